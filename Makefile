@@ -1,0 +1,42 @@
+# gridwatch: `make demo` runs the agent on sample footage; `make test` runs the whole suite.
+# Both install what they need: system packages (Mosquitto, GStreamer's RTSP server for the
+# tests) when missing, then a virtualenv in .venv with the project and its dev tools.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := mosquitto mosquitto-clients python3-gi gir1.2-gst-rtsp-server-1.0 \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools openssl
+
+.PHONY: demo test lint bench system-deps venv docs clean
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python >= 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: system-deps venv lint
+	$(VENV)/bin/pytest -q
+
+demo: system-deps venv
+	$(PY) -m edge.demo
+
+docs: venv
+	$(VENV)/bin/gridwatch-edge docs --out docs
+
+clean:
+	rm -rf $(VENV) build var .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Detector plugins. Importing this package registers every detector module in it."""
+
+from edge.detectors.base import REGISTRY, CameraContext, Detection, Detector, Frame, FrameRequest, register
+
+__all__ = ["REGISTRY", "CameraContext", "Detection", "Detector", "Frame", "FrameRequest", "register"]

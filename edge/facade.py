@@ -1,0 +1,88 @@
+"""Map image points to (floor, unit) on a calibrated facade, and back.
+
+The one place that knows the facade geometry. An installer marks the facade's four
+corners in the image (top-left, top-right, bottom-right, bottom-left), the floors at its
+bottom and top edges, and optionally the unit columns left to right. A homography maps
+the quad onto the unit square (u to the right, v downwards); storeys and units divide
+the square evenly. The homography is exact for a planar facade under a pinhole camera,
+so perspective from an upward-tilted camera (upper floors appear shorter) is handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# A point this far outside the quad (in storeys / unit widths) still maps to the nearest
+# floor or unit: trajectories extrapolated back to the release point are noisy by about that.
+EDGE_TOLERANCE = 0.5
+
+
+@dataclass(frozen=True)
+class FacadePosition:
+    u: float  # 0 at the left edge, 1 at the right edge
+    v: float  # 0 at the top edge, 1 at the bottom edge
+    floor: int | None
+    unit: str | None
+    inside: bool
+
+
+class Facade:
+    def __init__(
+        self,
+        corners: list[tuple[float, float]] | np.ndarray,
+        floors: tuple[int, int],
+        units: list[str] | None = None,
+    ) -> None:
+        self.corners = np.asarray(corners, dtype=np.float32).reshape(4, 2)
+        self.bottom_floor, self.top_floor = int(floors[0]), int(floors[1])
+        self.units = list(units) if units else []
+        square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
+        self._to_facade = cv2.getPerspectiveTransform(self.corners, square)
+        self._to_image = cv2.getPerspectiveTransform(square, self.corners)
+
+    @property
+    def storeys(self) -> int:
+        return self.top_floor - self.bottom_floor + 1
+
+    def to_uv(self, x: float, y: float) -> tuple[float, float]:
+        pt = cv2.perspectiveTransform(np.array([[[x, y]]], dtype=np.float64), self._to_facade)
+        return float(pt[0, 0, 0]), float(pt[0, 0, 1])
+
+    def to_image(self, u: float, v: float) -> tuple[float, float]:
+        pt = cv2.perspectiveTransform(np.array([[[u, v]]], dtype=np.float64), self._to_image)
+        return float(pt[0, 0, 0]), float(pt[0, 0, 1])
+
+    def locate(self, x: float, y: float) -> FacadePosition:
+        """Floor and unit of an image point; None where it lies clearly off the facade."""
+        u, v = self.to_uv(x, y)
+        inside = 0.0 <= u <= 1.0 and 0.0 <= v <= 1.0
+        storey = (1.0 - v) * self.storeys  # 0 at the bottom edge
+        floor = None
+        if -EDGE_TOLERANCE <= storey <= self.storeys + EDGE_TOLERANCE:
+            floor = self.bottom_floor + min(max(int(np.floor(storey)), 0), self.storeys - 1)
+        unit = None
+        if self.units:
+            col = u * len(self.units)
+            if -EDGE_TOLERANCE <= col <= len(self.units) + EDGE_TOLERANCE:
+                unit = self.units[min(max(int(np.floor(col)), 0), len(self.units) - 1)]
+        return FacadePosition(u, v, floor, unit, inside)
+
+    def floor_height_px(self, x: float, y: float) -> float:
+        """Image height of one storey at an image point (perspective makes it vary)."""
+        u, v = self.to_uv(x, y)
+        dv = 0.5 / self.storeys
+        return abs(self.to_image(u, v + dv)[1] - self.to_image(u, v - dv)[1])
+
+    def floor_polygon(self, floor: int, unit: str | None = None) -> np.ndarray:
+        """Image polygon of one storey (or one storey of one unit), for overlays."""
+        k = floor - self.bottom_floor
+        v_top, v_bot = 1.0 - (k + 1) / self.storeys, 1.0 - k / self.storeys
+        u0, u1 = 0.0, 1.0
+        if unit is not None and self.units:
+            i = self.units.index(unit)
+            u0, u1 = i / len(self.units), (i + 1) / len(self.units)
+        pts = [self.to_image(u, v) for u, v in ((u0, v_top), (u1, v_top), (u1, v_bot), (u0, v_bot))]
+        return np.array(pts, dtype=np.float32)

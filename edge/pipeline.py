@@ -1,0 +1,69 @@
+"""Build a camera's detectors and feed them frames: shared by the live agent and `analyze`,
+so offline analysis of a recording behaves exactly like the live camera."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import av
+import cv2
+import numpy as np
+
+from edge.config import CameraConfig
+from edge.detectors import REGISTRY, CameraContext, Detection, Detector, Frame
+
+
+def mask_image(cfg: CameraConfig, width: int, height: int, kinds: tuple[str, ...]) -> np.ndarray | None:
+    """uint8 mask, 255 inside the configured polygons of the given kinds; None if there are none."""
+    polys = [np.round(np.array(m.points)).astype(np.int32) for m in cfg.masks if m.kind in kinds]
+    if not polys:
+        return None
+    mask = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(mask, polys, 255)
+    return mask
+
+
+def camera_context(cfg: CameraConfig, width: int, height: int, fps: float) -> CameraContext:
+    return CameraContext(
+        name=cfg.name,
+        width=width,
+        height=height,
+        fps=fps,
+        facade=cfg.facade.build() if cfg.facade else None,
+        # privacy regions are excluded from analysis too: nobody is watched there
+        ignore_mask=mask_image(cfg, width, height, ("ignore", "privacy")),
+    )
+
+
+def build_detectors(cfg: CameraConfig, ctx: CameraContext) -> list[Detector]:
+    detectors = []
+    for name, cls in REGISTRY.items():
+        section = getattr(cfg.detectors, name, None)
+        if section is not None:
+            detectors.append(cls(section, ctx))
+    return detectors
+
+
+class DetectorFeed:
+    """Convert each decoded frame once per distinct request and run every detector on it."""
+
+    def __init__(self, detectors: list[Detector], width: int) -> None:
+        self.detectors = detectors
+        self.width = width
+
+    def process(self, frame: av.VideoFrame, index: int, t: float, wall: datetime) -> list[Detection]:
+        converted: dict[tuple[int | None, bool], Frame] = {}
+        out: list[Detection] = []
+        for det in self.detectors:
+            req = det.frame_request
+            key = (req.width, req.gray)
+            if key not in converted:
+                w = req.width or frame.width
+                h = round(frame.height * w / frame.width) if req.width else frame.height
+                image = frame.to_ndarray(format="gray" if req.gray else "bgr24", width=w, height=h)
+                converted[key] = Frame(index, t, wall, image, w / frame.width)
+            out.extend(det.process(converted[key]))
+        return out
+
+    def finish(self, t: float) -> list[Detection]:
+        return [d for det in self.detectors for d in det.finish(t)]

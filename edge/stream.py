@@ -1,0 +1,123 @@
+"""Open a camera source through PyAV and yield its compressed packets with their frames.
+
+One session = one open connection. The reader gets both the packet (for the clip ring)
+and the decoded frames (for the detectors) from the same demux, so what a clip shows is
+exactly what the detectors saw. Reconnection policy lives in the camera worker; this
+module only opens, reads and reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+
+from edge.clip import CodecTemplate
+from edge.ring import StoredPacket
+
+OPEN_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 10.0
+
+
+class SourceError(Exception):
+    """The source cannot be opened or read; the message says which and why."""
+
+
+def _open_options(source: str) -> dict[str, str]:
+    if source.startswith(("rtsp://", "rtsps://")):
+        return {"rtsp_transport": "tcp", "rtsp_flags": "prefer_tcp"}
+    if source.startswith(("http://", "https://")):
+        return {"reconnect": "0"}
+    return {}
+
+
+@dataclass
+class Session:
+    """An open source. `packets()` yields (packet, decoded frames) until the end."""
+
+    source: str
+    realtime: bool  # pace a file at its frame rate, like a camera
+    loop: bool
+    container: av.container.InputContainer = field(init=False)
+    stream: av.video.stream.VideoStream = field(init=False)
+    template: CodecTemplate | None = field(init=False, default=None)
+    decode_errors: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        try:
+            self.container = av.open(
+                self.source, options=_open_options(self.source), timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S)
+            )
+        except (av.FFmpegError, OSError) as exc:
+            raise SourceError(f"cannot open {self.source}: {exc}") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise SourceError(f"{self.source} has no video stream")
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+
+    @property
+    def is_file(self) -> bool:
+        return "://" not in self.source
+
+    @property
+    def fps(self) -> float:
+        rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
+        return float(rate)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.stream.codec_context.width, self.stream.codec_context.height
+
+    def close(self) -> None:
+        self.container.close()
+
+    def packets(self) -> Iterator[tuple[StoredPacket, list[av.VideoFrame]]]:
+        tb = self.stream.time_base
+        offset = 0  # added to pts/dts so that looped files keep increasing timestamps
+        last_dts: int | None = None
+        first: int | None = None
+        wall0 = time.monotonic()
+        default_dur = max(1, round(1 / (self.fps * tb))) if tb else 1
+        while True:
+            last_end = 0
+            try:
+                for pkt in self.container.demux(self.stream):
+                    if pkt.size == 0:
+                        continue
+                    pts = pkt.pts if pkt.pts is not None else pkt.dts
+                    dts = pkt.dts if pkt.dts is not None else pts
+                    if pts is None:  # no timestamps at all: count frames
+                        pts = dts = (last_dts + default_dur) if last_dts is not None else 0
+                    pts, dts = pts + offset, dts + offset
+                    if last_dts is not None and dts <= last_dts:  # broken timestamps: keep order
+                        shift = last_dts + 1 - dts
+                        pts, dts = pts + shift, dts + shift
+                    last_dts = dts
+                    if first is None:  # media time 0 is the first presented frame, not the first decoded
+                        first = pts
+                    dur = pkt.duration or default_dur
+                    last_end = max(last_end, pts + dur)
+                    if self.template is None and pkt.is_keyframe:
+                        self.template = CodecTemplate(self.stream, bytes(pkt))
+                    t = float((pts - first) * tb)
+                    stored = StoredPacket(bytes(pkt), pts, dts, dur, t, bool(pkt.is_keyframe))
+                    try:
+                        frames = list(pkt.decode())
+                    except av.FFmpegError:
+                        self.decode_errors += 1
+                        frames = []
+                    if self.realtime:
+                        delay = wall0 + t - time.monotonic()
+                        if delay > 0:
+                            time.sleep(delay)
+                    yield stored, frames
+            except av.FFmpegError as exc:
+                raise SourceError(f"{self.source}: read failed: {exc}") from None
+            if not (self.loop and self.is_file):
+                return
+            offset = last_end
+            self.container.seek(0)

@@ -1,0 +1,63 @@
+"""The facade mapping: image point -> (floor, unit) through the calibrated quad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.facade import Facade
+
+
+def test_rectangle_floors_and_units() -> None:
+    f = Facade([[100, 100], [400, 100], [400, 500], [100, 500]], (3, 18), ["01", "02", "03"])
+    assert f.storeys == 16
+    storey = 400 / 16
+    # centre of the bottom storey, left unit
+    pos = f.locate(120, 500 - storey / 2)
+    assert (pos.floor, pos.unit, pos.inside) == (3, "01", True)
+    # just below the top edge, right unit
+    pos = f.locate(390, 100 + storey / 2)
+    assert (pos.floor, pos.unit) == (18, "03")
+    # middle unit, floor 10 (the 8th storey from the bottom)
+    pos = f.locate(250, 500 - 7.5 * storey)
+    assert (pos.floor, pos.unit) == (10, "02")
+
+
+def test_perspective_upper_floors_look_shorter() -> None:
+    """An upward camera: the facade's top edge is narrower; the homography still counts storeys evenly."""
+    # build the image of an 11-storey facade through a real homography
+    f = Facade([[220, 50], [420, 50], [600, 470], [40, 470]], (1, 11))
+    heights = [f.floor_height_px(320, f.to_image(0.5, 1 - (k + 0.5) / 11)[1]) for k in range(11)]
+    assert all(b < a for a, b in zip(heights, heights[1:], strict=False)), heights
+    for k in range(11):
+        x, y = f.to_image(0.5, 1 - (k + 0.5) / 11)
+        assert f.locate(x, y).floor == k + 1
+
+
+def test_round_trip_and_polygons() -> None:
+    f = Facade([[10, 20], [300, 30], [310, 400], [5, 390]], (1, 20), ["A", "B"])
+    for u, v in [(0.1, 0.1), (0.5, 0.5), (0.9, 0.95)]:
+        x, y = f.to_image(u, v)
+        uu, vv = f.to_uv(x, y)
+        assert (uu, vv) == pytest.approx((u, v), abs=1e-6)
+    poly = f.floor_polygon(20, "B")
+    cx, cy = poly.mean(axis=0)
+    pos = f.locate(float(cx), float(cy))
+    assert (pos.floor, pos.unit) == (20, "B")
+
+
+def test_points_off_the_facade() -> None:
+    f = Facade([[100, 100], [400, 100], [400, 500], [100, 500]], (3, 18), ["01", "02"])
+    storey = 400 / 16
+    # a release point extrapolated slightly above the top edge still names the top floor
+    assert f.locate(200, 100 - 0.3 * storey).floor == 18
+    # well above the roof: no floor
+    pos = f.locate(200, 100 - 3 * storey)
+    assert pos.floor is None and not pos.inside
+    # far to the side: no unit
+    assert f.locate(900, 300).unit is None
+
+
+def test_corners_accept_numpy() -> None:
+    f = Facade(np.array([[0, 0], [10, 0], [10, 10], [0, 10]]), (1, 1))
+    assert f.locate(5, 5).floor == 1
