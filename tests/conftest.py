@@ -48,7 +48,12 @@ def site_config(tmp_path: Path, broker: DevBroker | None, source: str, **extra: 
     cfg: dict = {
         "site": "demo",
         "node": "edge-1",
-        "broker": {"host": "127.0.0.1", "port": broker.port if broker else 1, "username": "edge-1", "password": "${EDGE_PW:-edge-1-pw}"},
+        "broker": {
+            "host": "127.0.0.1",
+            "port": broker.port if broker else 1,
+            "username": "edge-1",
+            "password": "${EDGE_PW:-edge-1-pw}",
+        },
         "cloud": {"ack_timeout_s": 3},
         "telemetry_interval_s": 1,
         "data_dir": "data",
@@ -58,7 +63,11 @@ def site_config(tmp_path: Path, broker: DevBroker | None, source: str, **extra: 
                 "source": source,
                 "building": "7",
                 "loop": True,
-                "facade": {"corners": [[77, 38], [563, 38], [563, 480], [77, 480]], "floors": [1, 12], "units": ["01", "02", "03"]},
+                "facade": {
+                    "corners": [[77, 38], [563, 38], [563, 480], [77, 480]],
+                    "floors": [1, 12],
+                    "units": ["01", "02", "03"],
+                },
                 "recording": {"pre_s": 2, "post_s": 1},
             }
         ],
@@ -70,7 +79,7 @@ def site_config(tmp_path: Path, broker: DevBroker | None, source: str, **extra: 
     return path
 
 
-class TestCloud:
+class CloudProbe:
     """Subscribes to all nodes' events as the `cloud` user; acks them when `auto_ack`."""
 
     def __init__(self, broker: DevBroker, auto_ack: bool = True, client_id: str = "test-cloud") -> None:
@@ -103,7 +112,9 @@ class TestCloud:
         self.client.publish(event_topic.rsplit("/", 1)[0] + "/ack", json.dumps(ack), qos=1)
 
     def command(self, name: str, node: str = "edge-1", **payload: object) -> None:
-        self.client.publish(f"gridwatch/demo/{node}/cmd/{name}", json.dumps({"cmd_id": f"c{time.time_ns()}", **payload}), qos=1)
+        self.client.publish(
+            f"gridwatch/demo/{node}/cmd/{name}", json.dumps({"cmd_id": f"c{time.time_ns()}", **payload}), qos=1
+        )
 
     def topic_messages(self, suffix: str) -> list[bytes]:
         with self._lock:
@@ -115,7 +126,7 @@ class TestCloud:
 
 
 @pytest.fixture
-def cloud(broker: DevBroker) -> Iterator[TestCloud]:
-    c = TestCloud(broker)
+def cloud(broker: DevBroker) -> Iterator[CloudProbe]:
+    c = CloudProbe(broker)
     yield c
     c.close()

@@ -53,7 +53,9 @@ def test_check_config_exits_non_zero_with_the_message() -> None:
 
 @pytest.mark.parametrize("example", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_examples_in_configs_are_valid(example: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "edge.cli", "check-config", str(example)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "check-config", str(example)], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert "valid" in proc.stdout
 
