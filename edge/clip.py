@@ -87,12 +87,25 @@ def write_clip(template: CodecTemplate, packets: list[StoredPacket], path: Path)
     return hash_file(path)
 
 
+def decode_timestamps(pts: list[int]) -> list[int]:
+    """Monotonic decode timestamps for packets in decode order, each at or before its pts.
+
+    The i-th decode time is the i-th smallest presentation time shifted back by the
+    stream's reorder delay (the largest amount a frame is decoded ahead of its turn).
+    Cameras' own DTS are often missing or guessed (RTSP), so they are not trusted.
+    """
+    ordered = sorted(pts)
+    delay = max(0, max(o - p for o, p in zip(ordered, pts, strict=True)))
+    return [o - delay for o in ordered]
+
+
 def _remux(out: av.container.OutputContainer, src_stream, template: CodecTemplate, packets: list[StoredPacket]) -> None:
     ostream = out.add_stream_from_template(src_stream)
-    zero = min(p.dts for p in packets[:8])
-    for sp in packets:
+    dts = decode_timestamps([p.pts for p in packets])
+    zero = dts[0]
+    for sp, d in zip(packets, dts, strict=True):
         pkt = av.Packet(sp.data)
-        pkt.pts, pkt.dts, pkt.duration = sp.pts - zero, sp.dts - zero, sp.duration
+        pkt.pts, pkt.dts, pkt.duration = sp.pts - zero, d - zero, sp.duration
         pkt.time_base = template.time_base
         pkt.is_keyframe = sp.keyframe
         pkt.stream = ostream
@@ -109,10 +122,11 @@ def _transcode(
     ostream.pix_fmt = "yuv420p"
     ostream.options = {"preset": "veryfast", "crf": "20"}
     ostream.time_base = template.time_base
-    zero = packets[0].pts
-    for sp in packets:
+    dts = decode_timestamps([p.pts for p in packets])
+    zero = dts[0]
+    for sp, d in zip(packets, dts, strict=True):
         pkt = av.Packet(sp.data)
-        pkt.pts, pkt.dts, pkt.time_base = sp.pts - zero, sp.dts - zero, template.time_base
+        pkt.pts, pkt.dts, pkt.time_base = sp.pts - zero, d - zero, template.time_base
         for frame in decoder.decode(pkt):
             frame = frame.reformat(width=ostream.width, height=ostream.height, format="yuv420p")
             frame.time_base = template.time_base

@@ -52,8 +52,7 @@ class ClipJob:
     def feed(self, pkt: StoredPacket) -> bool:
         """Add a packet; True once the clip has all it needs (plus the reorder lookahead)."""
         self.packets.append(pkt)
-        decode_t = pkt.t - (pkt.pts - pkt.dts) * float(self.template.time_base)
-        return decode_t >= self.due_t() + REORDER_LOOKAHEAD_S
+        return pkt.t >= self.due_t() + REORDER_LOOKAHEAD_S
 
     def final_packets(self) -> list[StoredPacket]:
         """The packets up to the first clean cut at or after the due time: every frame kept

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class StoredPacket:
     data: bytes
-    pts: int  # in the stream's time_base, made monotonic across file loops
-    dts: int
+    pts: int  # presentation time in the stream's time_base, offset across file loops
     duration: int
     t: float  # media seconds
     keyframe: bool

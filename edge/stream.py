@@ -77,26 +77,20 @@ class Session:
 
     def packets(self) -> Iterator[tuple[StoredPacket, list[av.VideoFrame]]]:
         tb = self.stream.time_base
-        offset = 0  # added to pts/dts so that looped files keep increasing timestamps
-        last_dts: int | None = None
+        offset = 0  # added to pts so that looped files keep increasing timestamps
+        last_end = 0  # end of the latest-presented packet so far, offset included
         first: int | None = None
         wall0 = time.monotonic()
         default_dur = max(1, round(1 / (self.fps * tb))) if tb else 1
         while True:
-            last_end = 0
             try:
                 for pkt in self.container.demux(self.stream):
                     if pkt.size == 0:
                         continue
-                    pts = pkt.pts if pkt.pts is not None else pkt.dts
-                    dts = pkt.dts if pkt.dts is not None else pts
-                    if pts is None:  # no timestamps at all: count frames
-                        pts = dts = (last_dts + default_dur) if last_dts is not None else 0
-                    pts, dts = pts + offset, dts + offset
-                    if last_dts is not None and dts <= last_dts:  # broken timestamps: keep order
-                        shift = last_dts + 1 - dts
-                        pts, dts = pts + shift, dts + shift
-                    last_dts = dts
+                    # Presentation time drives everything; decode times are re-derived by the
+                    # clip writer (RTSP often gives none for the first packets).
+                    raw = pkt.pts if pkt.pts is not None else pkt.dts
+                    pts = raw + offset if raw is not None else last_end
                     if first is None:  # media time 0 is the first presented frame, not the first decoded
                         first = pts
                     dur = pkt.duration or default_dur
@@ -104,7 +98,7 @@ class Session:
                     if self.template is None and pkt.is_keyframe:
                         self.template = CodecTemplate(self.stream, bytes(pkt))
                     t = float((pts - first) * tb)
-                    stored = StoredPacket(bytes(pkt), pts, dts, dur, t, bool(pkt.is_keyframe))
+                    stored = StoredPacket(bytes(pkt), pts, dur, t, bool(pkt.is_keyframe))
                     try:
                         frames = list(pkt.decode())
                     except av.FFmpegError:

@@ -104,3 +104,19 @@ def test_non_h264_source_is_encoded_to_h264(tmp_path: Path) -> None:
         assert c.streams.video[0].codec_context.name == "h264"
     counters = frame_counters(written.path)
     assert counters[0] <= 1.0 * FPS and counters[-1] >= 3.0 * FPS
+
+
+@pytest.mark.parametrize(
+    "pts",
+    [
+        [0, 1, 2, 3, 4],  # no B-frames
+        [0, 3, 1, 2, 6, 4, 5],  # IPBB
+        [0, 4, 2, 1, 3, 8, 6, 5, 7],  # B-pyramid
+    ],
+)
+def test_decode_timestamps_are_monotonic_and_never_after_presentation(pts: list[int]) -> None:
+    from edge.clip import decode_timestamps
+
+    dts = decode_timestamps(pts)
+    assert all(a < b for a, b in zip(dts, dts[1:], strict=False))
+    assert all(d <= p for d, p in zip(dts, pts, strict=True))

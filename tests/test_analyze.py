@@ -1,0 +1,58 @@
+"""`gridwatch-edge analyze`: the JSON-lines format, and corrupt files reported and skipped."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import site_config
+
+from contract import EventType, Origin, RegionDetails, ThrownDetails
+from edge.analyze import event_json
+from edge.detectors import Detection
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edge.cli", "analyze", *args], capture_output=True, text=True)
+
+
+def test_analyze_runs_over_a_recording_and_a_corrupt_file_is_skipped(tmp_path: Path, sample_mp4: Path) -> None:
+    cfg = site_config(tmp_path, None, str(sample_mp4))
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 1000)
+    proc = run(str(corrupt), str(sample_mp4), "--config", str(cfg))
+    assert proc.returncode == 1
+    assert f"skipping {corrupt}" in proc.stderr
+    assert "0 event(s) in 12.0 s of video" in proc.stdout  # the good file was still analysed
+
+
+def test_analyze_json_has_no_other_output(tmp_path: Path, sample_mp4: Path) -> None:
+    cfg = site_config(tmp_path, None, str(sample_mp4))
+    proc = run(str(sample_mp4), "--config", str(cfg), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert all(json.loads(line) for line in proc.stdout.splitlines())
+
+
+def test_unknown_camera_is_named(tmp_path: Path, sample_mp4: Path) -> None:
+    cfg = site_config(tmp_path, None, str(sample_mp4))
+    proc = run(str(sample_mp4), "--config", str(cfg), "--camera", "nope")
+    assert proc.returncode == 2 and "no camera named 'nope'" in proc.stderr
+
+
+def test_event_json_format() -> None:
+    thrown = ThrownDetails(
+        origin=Origin(x=310.0, y=120.5, floor=14, unit="02"), trajectory=[(0.0, 310, 120.5), (0.5, 311, 160)]
+    )
+    det = Detection("k", EventType.thrown_object, "end", 12.25, 14.0, 0.91, thrown=thrown)
+    assert event_json(det) == {
+        "type": "thrown_object",
+        "start_s": 12.25,
+        "end_s": 14.0,
+        "confidence": 0.91,
+        "origin": {"floor": 14, "unit": "02", "x": 310.0, "y": 120.5},
+        "trajectory": [[12.25, 310, 120.5], [12.75, 311, 160]],
+    }
+    smoke = Detection("s", EventType.smoke, "new", 3.0, None, 0.7, region=RegionDetails(bbox=(1, 2, 30, 40)))
+    assert event_json(smoke)["bbox"] == [1, 2, 30, 40]
