@@ -68,10 +68,16 @@ def write_sample(
     gop: int = 25,
     codec: str = "libx264",
     bitrate: int | None = None,
+    noise: float = 0.0,
 ) -> Path:
-    """Write an MP4 (H.264 by default) with a keyframe every `gop` frames."""
+    """Write an MP4 (H.264 by default) with a keyframe every `gop` frames.
+
+    `noise` adds Gaussian sensor noise of that standard deviation (grey levels), which
+    gives the encoder the realistic bitrate a real camera has."""
     path.parent.mkdir(parents=True, exist_ok=True)
     background = facade_background(width, height)
+    rng = np.random.default_rng(0)
+    grain = [rng.normal(0, noise, (height, width, 1)).astype(np.int16) for _ in range(8)] if noise else []
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -86,6 +92,8 @@ def write_sample(
             # a little life: a cloud drifting across the sky
             cx = int((n * 3) % (width + 200)) - 100
             cv2.ellipse(img, (cx, int(height * 0.04)), (60, 12), 0, 0, 360, (250, 250, 250), -1)
+            if grain:
+                img = np.clip(img.astype(np.int16) + grain[n % len(grain)], 0, 255).astype(np.uint8)
             draw_counter(img, n)
             frame = av.VideoFrame.from_ndarray(img, format="bgr24")
             out.mux(stream.encode(frame))
