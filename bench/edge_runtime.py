@@ -29,10 +29,12 @@ def decode_cpu(path: Path, gray_width: int | None) -> float:
     cpu0 = time.process_time()
     frames = 0
     for _pkt, decoded in session.packets():
-        for frame in decoded:
+        for df in decoded:
             frames += 1
             if gray_width:
-                frame.to_ndarray(format="gray", width=gray_width, height=gray_width * frame.height // frame.width)
+                df.frame.to_ndarray(
+                    format="gray", width=gray_width, height=gray_width * df.frame.height // df.frame.width
+                )
     cpu = time.process_time() - cpu0
     session.close()
     duration = frames / 25.0
@@ -45,6 +47,8 @@ def ring_memory(path: Path, pre_s: float) -> tuple[int, float]:
     session = Session(str(path), realtime=False, loop=False)
     total, last_t = 0, 0.0
     for pkt, _ in session.packets():
+        if pkt is None:
+            continue
         ring.append(pkt)
         total += len(pkt.data)
         last_t = max(last_t, pkt.t)

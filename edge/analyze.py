@@ -55,10 +55,10 @@ def analyze_file(cfg: CameraConfig, source: str, progress: TextIO | None = None)
         width, height = session.size
         feed = DetectorFeed(build_detectors(cfg, camera_context(cfg, width, height, session.fps)), width)
         total = session.stream.frames or 0
-        for pkt, frames in session.packets():
-            t = pkt.t
-            for frame in frames:
-                for det in feed.process(frame, index, t, EPOCH + timedelta(seconds=t)):
+        for _pkt, frames in session.packets():
+            for decoded in frames:
+                t = decoded.t
+                for det in feed.process(decoded.frame, index, t, EPOCH + timedelta(seconds=t)):
                     final[det.key] = det
                 index += 1
                 if progress is not None and index % 25 == 0:

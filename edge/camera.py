@@ -146,16 +146,17 @@ class CameraWorker:
             for pkt, frames in session.packets():
                 if self._stop.is_set():
                     return None
-                if first:
-                    self._wall0, self._t0, first = time.time(), pkt.t, False
-                    self._came_online(session)
-                self.ring.append(pkt)
-                self.recorder.feed(pkt, self.wall_of)
+                if pkt is not None:
+                    if first:
+                        self._wall0, self._t0, first = time.time(), pkt.t, False
+                        self._came_online(session)
+                    self.ring.append(pkt)
+                    self.recorder.feed(pkt, self.wall_of)
                 self.stats.decode_errors = session.decode_errors
-                for frame in frames:
+                for decoded in frames:
                     self.stats.frames_in += 1
                     self.stats.last_frame_at = datetime.now(UTC)
-                    self._offer((frame, index, pkt.t))
+                    self._offer((decoded.frame, index, decoded.t))
                     index += 1
         except SourceError as exc:
             return str(exc)

@@ -34,9 +34,18 @@ def _open_options(source: str) -> dict[str, str]:
     return {}
 
 
+@dataclass(frozen=True, slots=True)
+class DecodedFrame:
+    frame: av.VideoFrame
+    t: float  # the frame's own presentation time in media seconds (not its packet's)
+
+
 @dataclass
 class Session:
-    """An open source. `packets()` yields (packet, decoded frames) until the end."""
+    """An open source. `packets()` yields (packet, decoded frames) until the end.
+
+    The packet is None for the decoder's final flush, which releases the frames that
+    B-frame reordering held back."""
 
     source: str
     realtime: bool  # pace a file at its frame rate, like a camera
@@ -75,7 +84,7 @@ class Session:
     def close(self) -> None:
         self.container.close()
 
-    def packets(self) -> Iterator[tuple[StoredPacket, list[av.VideoFrame]]]:
+    def packets(self) -> Iterator[tuple[StoredPacket | None, list[DecodedFrame]]]:
         tb = self.stream.time_base
         offset = 0  # added to pts so that looped files keep increasing timestamps
         last_end = 0  # end of the latest-presented packet so far, offset included
@@ -85,7 +94,10 @@ class Session:
         while True:
             try:
                 for pkt in self.container.demux(self.stream):
-                    if pkt.size == 0:
+                    if pkt.size == 0:  # end of stream: flush the decoder
+                        flushed = self._decode(pkt, offset, first, tb, None)
+                        if flushed:
+                            yield None, flushed
                         continue
                     # Presentation time drives everything; decode times are re-derived by the
                     # clip writer (RTSP often gives none for the first packets).
@@ -99,11 +111,7 @@ class Session:
                         self.template = CodecTemplate(self.stream, bytes(pkt))
                     t = float((pts - first) * tb)
                     stored = StoredPacket(bytes(pkt), pts, dur, t, bool(pkt.is_keyframe))
-                    try:
-                        frames = list(pkt.decode())
-                    except av.FFmpegError:
-                        self.decode_errors += 1
-                        frames = []
+                    frames = self._decode(pkt, offset, first, tb, t)
                     if self.realtime:
                         delay = wall0 + t - time.monotonic()
                         if delay > 0:
@@ -115,3 +123,20 @@ class Session:
                 return
             offset = last_end
             self.container.seek(0)
+
+    def _decode(
+        self, pkt: av.Packet, offset: int, first: int | None, tb: Fraction, fallback_t: float | None
+    ) -> list[DecodedFrame]:
+        try:
+            frames = pkt.decode()
+        except av.FFmpegError:
+            self.decode_errors += 1
+            return []
+        out = []
+        for frame in frames:
+            if frame.pts is not None and first is not None:
+                t = float((frame.pts + offset - first) * tb)
+            else:
+                t = fallback_t if fallback_t is not None else 0.0
+            out.append(DecodedFrame(frame, t))
+        return out

@@ -23,6 +23,8 @@ def record(source: Path, event_t: float, pre_s: float, post_s: float, out: Path,
     job: ClipJob | None = None
     source_packets: list[StoredPacket] = []
     for pkt, _frames in session.packets():
+        if pkt is None:
+            continue
         source_packets.append(pkt)
         ring.append(pkt)
         if job is None and pkt.t >= event_t:
@@ -76,6 +78,8 @@ def test_ring_memory_stays_within_the_stated_bound(sample_mp4: Path) -> None:
     session = Session(str(sample_mp4), realtime=False, loop=False)
     packets = []
     for pkt, _ in session.packets():
+        if pkt is None:
+            continue
         packets.append(pkt)
         ring.append(pkt)
         span = packets[-1].t - ring.since(-1.0)[0].t
@@ -90,7 +94,8 @@ def test_ring_hard_cap_drops_oldest_gops(sample_mp4: Path) -> None:
     ring = PacketRing(60.0, max_bytes=40_000)
     session = Session(str(sample_mp4), realtime=False, loop=False)
     for pkt, _ in session.packets():
-        ring.append(pkt)
+        if pkt is not None:
+            ring.append(pkt)
     session.close()
     gop_bytes = max(len(p.data) for p in ring.since(-1.0)) * FPS
     assert ring.bytes <= 40_000 + gop_bytes
