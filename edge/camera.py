@@ -226,7 +226,7 @@ class CameraWorker:
         return packets[-1].t if packets else 0.0
 
     def _emit(self, det: Detection, frame: av.VideoFrame | None = None) -> None:
-        source = frame or self._latest
+        source = frame if frame is not None else self._latest
         self.recorder.on_detection(
             det,
             self.wall_of,

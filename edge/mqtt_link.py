@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
 MAX_PAYLOAD = 256 * 1024
+PUBLISH_BATCH = 200
 
 CommandHandler = Callable[[str, Command], CommandReply]
 
@@ -174,13 +175,17 @@ class MqttLink:
             self._wake.clear()
             if not self.connected.is_set():
                 continue
-            for item in self.outbox.due(self.ack_timeout_s):
+            batch = self.outbox.due(self.ack_timeout_s, limit=PUBLISH_BATCH)
+            for item in batch:
                 if not self.connected.is_set() or self._stop.is_set():
                     break
                 info = self.client.publish(self.topics.event, item.payload, qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break
                 self.outbox.mark_sent(item.seq)
+            else:
+                if len(batch) == PUBLISH_BATCH:  # a backlog after an outage: keep draining
+                    self._wake.set()
 
 
 def dumps(obj: object) -> str:

@@ -67,7 +67,7 @@ class Uploader:
         except httpx.HTTPError as exc:
             self._failed(item, f"{type(exc).__name__}: {exc}")
             return
-        if resp.status_code in (200, 201, 204) or resp.status_code == 409 and "already" in resp.text:
+        if resp.status_code in (200, 201, 204) or (resp.status_code == 409 and "already" in resp.text):
             self.outbox.upload_done(item.id)
             self.last_error = None
         else:
