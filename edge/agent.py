@@ -42,7 +42,6 @@ class Agent:
         self.clip_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clips")
         self.cameras = {c.name: CameraWorker(c, cfg.site, cfg.node, self.store, self.clip_writer) for c in cfg.cameras}
         self._stop = threading.Event()
-        self.telemetry_skipped = 0
         self.restart_requested = False
 
     def problems(self) -> list[str]:
@@ -96,8 +95,7 @@ class Agent:
             node_health=node_health(self.cfg.data_dir, pending, self.outbox.uploads_pending()),
             cameras=[cam.health() for cam in self.cameras.values()],
         )
-        if not self.link.publish_telemetry(telemetry.model_dump_json()):
-            self.telemetry_skipped += 1
+        self.link.publish_telemetry(telemetry.model_dump_json())
 
     # commands from the cloud ------------------------------------------------------
     def handle_command(self, name: str, cmd: Command) -> CommandReply:

@@ -9,7 +9,6 @@ outbox is the guarantee.
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import threading
@@ -163,11 +162,10 @@ class MqttLink:
         status = Status(state="online", at=utcnow(), version=__version__, problems=self.problems())
         self.client.publish(self.topics.status, status.model_dump_json(), qos=1, retain=True)
 
-    def publish_telemetry(self, payload: str) -> bool:
-        """Telemetry is at most once: sent when connected, skipped (and counted) otherwise."""
-        if not self.connected.is_set():
-            return False
-        return self.client.publish(self.topics.telemetry, payload, qos=0).rc == mqtt.MQTT_ERR_SUCCESS
+    def publish_telemetry(self, payload: str) -> None:
+        """Telemetry is at most once: sent when connected, skipped otherwise (events never are)."""
+        if self.connected.is_set():
+            self.client.publish(self.topics.telemetry, payload, qos=0)
 
     def _publish_loop(self) -> None:
         while not self._stop.is_set():
@@ -186,7 +184,3 @@ class MqttLink:
             else:
                 if len(batch) == PUBLISH_BATCH:  # a backlog after an outage: keep draining
                     self._wake.set()
-
-
-def dumps(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

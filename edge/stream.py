@@ -89,13 +89,14 @@ class Session:
         offset = 0  # added to pts so that looped files keep increasing timestamps
         last_end = 0  # end of the latest-presented packet so far, offset included
         first: int | None = None
+        t = 0.0  # media time of the latest packet
         wall0 = time.monotonic()
         default_dur = max(1, round(1 / (self.fps * tb))) if tb else 1
         while True:
             try:
                 for pkt in self.container.demux(self.stream):
                     if pkt.size == 0:  # end of stream: flush the decoder
-                        flushed = self._decode(pkt, offset, first, tb, None)
+                        flushed = self._decode(pkt, offset, first, tb, t)
                         if flushed:
                             yield None, flushed
                         continue
@@ -125,18 +126,18 @@ class Session:
             self.container.seek(0)
 
     def _decode(
-        self, pkt: av.Packet, offset: int, first: int | None, tb: Fraction, fallback_t: float | None
+        self, pkt: av.Packet, offset: int, first: int | None, tb: Fraction, fallback_t: float
     ) -> list[DecodedFrame]:
+        """Decode one packet; frames without a pts take `fallback_t` (their packet's time)."""
         try:
             frames = pkt.decode()
         except av.FFmpegError:
             self.decode_errors += 1
             return []
-        out = []
-        for frame in frames:
-            if frame.pts is not None and first is not None:
-                t = float((frame.pts + offset - first) * tb)
-            else:
-                t = fallback_t if fallback_t is not None else 0.0
-            out.append(DecodedFrame(frame, t))
-        return out
+        return [
+            DecodedFrame(
+                frame,
+                float((frame.pts + offset - first) * tb) if frame.pts is not None and first is not None else fallback_t,
+            )
+            for frame in frames
+        ]
