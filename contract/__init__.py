@@ -7,6 +7,7 @@ edge and another in the cloud. `schema.py` exports it as JSON Schema for third p
 from contract.models import (
     SCHEMA_VERSION,
     Ack,
+    AckedRevision,
     CameraHealth,
     Command,
     CommandReply,
@@ -27,6 +28,7 @@ from contract.topics import Topics
 __all__ = [
     "SCHEMA_VERSION",
     "Ack",
+    "AckedRevision",
     "CameraHealth",
     "Command",
     "CommandReply",

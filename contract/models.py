@@ -154,10 +154,17 @@ class Status(_Model):
     problems: list[str] = Field(default_factory=list, description="e.g. `disk_full`, `camera b7: offline`.")
 
 
-class Ack(_Model):
-    schema_version: Literal[1] = SCHEMA_VERSION
+class AckedRevision(_Model):
     event_id: str
     revision: int = Field(ge=0, description="Revisions up to and including this one are stored.")
+
+
+class Ack(_Model):
+    """The cloud stored these event revisions. One message acknowledges a whole commit batch of
+    one node, so acknowledging costs one publish per batch, not one per event."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    events: list[AckedRevision] = Field(min_length=1, max_length=5000)
 
 
 class Command(_Model):

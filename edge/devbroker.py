@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import getpass
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from contract import broker_auth
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" / "mosquitto"
 
@@ -64,22 +67,33 @@ class DevBroker:
     tls_port: int | None = None
     tls_files: dict[str, Path] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
+    auth_files: tuple[str, str] | None = None  # (password file, ACL) rendered elsewhere, e.g. by the cloud
+
+    def _write_auth(self) -> tuple[Path, Path]:
+        pw, acl = self.workdir / "passwd", self.workdir / "acl"
+        if self.auth_files is None:
+            users = ((u, broker_auth.password_hash(p)) for u, p in self.users.items())
+            pw_text, acl_text = broker_auth.password_file(users), broker_auth.acl(self.prefix, self.cloud_users)
+        else:
+            pw_text, acl_text = self.auth_files
+        for path, text in ((pw, pw_text), (acl, acl_text)):
+            path.write_text(text)
+            path.chmod(0o600)
+        return pw, acl
+
+    def reload_auth(self, auth_files: tuple[str, str]) -> None:
+        """Install a new password file and ACL and make the running broker re-read them."""
+        self.auth_files = auth_files
+        self._write_auth()
+        if self.proc:
+            self.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.3)
 
     def write_config(self) -> Path:
         self.workdir.mkdir(parents=True, exist_ok=True)
         data = self.workdir / "data"
         data.mkdir(exist_ok=True)
-        pw = self.workdir / "passwd"
-        pw.write_text("")
-        for user, password in self.users.items():
-            subprocess.run(["mosquitto_passwd", "-b", str(pw), user, password], check=True, capture_output=True)
-        pw.chmod(0o600)
-        acl = self.workdir / "acl"
-        cloud = "\n".join(
-            f"user {u}\ntopic readwrite {self.prefix}/#\ntopic readwrite $SYS/#\n" for u in self.cloud_users
-        )
-        acl.write_text((CONFIG_DIR / "acl.template").read_text().format(prefix=self.prefix, cloud_users=cloud))
-        acl.chmod(0o600)
+        pw, acl = self._write_auth()
         tls_listener = ""
         if self.tls:
             self.tls_files = make_tls(self.workdir / "tls")

@@ -133,8 +133,8 @@ class MqttLink:
         except ValidationError as exc:
             log.warning("ignoring malformed ack on %s: %s", msg.topic, exc.errors()[0]["msg"])
             return
-        removed = self.outbox.ack(ack.event_id, ack.revision)
-        log.debug("ack %s r%s removed %d", ack.event_id, ack.revision, removed)
+        removed = self.outbox.ack([(a.event_id, a.revision) for a in ack.events])
+        log.debug("ack of %d revisions removed %d", len(ack.events), removed)
 
     def _on_cmd(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         name = msg.topic.rsplit("/", 1)[-1]

@@ -102,9 +102,16 @@ class Outbox:
         with self._lock:
             self._db.execute("UPDATE outbox SET sent_at = NULL")
 
-    def ack(self, event_id: str, revision: int) -> int:
+    def ack(self, acked: list[tuple[str, int]]) -> int:
+        """Forget the (event_id, revision) pairs the cloud stored, and older revisions of them."""
         with self._lock:
-            cur = self._db.execute("DELETE FROM outbox WHERE event_id = ? AND revision <= ?", (event_id, revision))
+            self._db.execute("BEGIN")  # one fsync for the batch, not one per row
+            try:
+                cur = self._db.executemany("DELETE FROM outbox WHERE event_id = ? AND revision <= ?", acked)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         return cur.rowcount
 
     def pending(self) -> int:

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -16,6 +17,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cloud.config import CloudConfig
+from cloud.db import Database
+from cloud.registry import NodeCredentials, add_node, mosquitto_files
 from edge.devbroker import DevBroker
 from edge.sample import write_sample
 
@@ -108,7 +112,7 @@ class CloudProbe:
                 self.ack(msg.topic, event)
 
     def ack(self, event_topic: str, event: dict) -> None:
-        ack = {"event_id": event["event_id"], "revision": event["revision"]}
+        ack = {"events": [{"event_id": event["event_id"], "revision": event["revision"]}]}
         self.client.publish(event_topic.rsplit("/", 1)[0] + "/ack", json.dumps(ack), qos=1)
 
     def command(self, name: str, node: str = "edge-1", **payload: object) -> None:
@@ -130,3 +134,58 @@ def cloud(broker: DevBroker) -> Iterator[CloudProbe]:
     c = CloudProbe(broker)
     yield c
     c.close()
+
+
+# --- cloud ---------------------------------------------------------------------------------
+CLOUD_MQTT_PW = "cloud-mqtt-pw"
+
+
+@dataclass
+class CloudEnv:
+    """A cloud config and database with nodes edge-1 and edge-2 registered (site demo), and a
+    Mosquitto whose password file and ACL the cloud rendered from that registry."""
+
+    tmp: Path
+    cfg: CloudConfig
+    db: Database
+    broker: DevBroker
+    nodes: dict[str, NodeCredentials]
+
+    def node_client(self, node: str, password: str | None = None) -> mqtt.Client:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{node}", protocol=mqtt.MQTTv5)
+        client.username_pw_set(node, password or self.nodes[node].mqtt_password)
+        return client
+
+    def reload_broker_auth(self) -> None:
+        self.broker.reload_auth(mosquitto_files(self.db, {"cloud": CLOUD_MQTT_PW}, "gridwatch"))
+
+    def write_config(self, **extra: object) -> Path:
+        """The same settings as `cfg`, as a YAML file for a `gridwatch-cloud` subprocess."""
+        data = {
+            "data_dir": str(self.cfg.data_dir),
+            "database_url": self.cfg.database_url,
+            "broker": {"host": "127.0.0.1", "port": self.broker.port, "username": "cloud", "password": CLOUD_MQTT_PW},
+            **extra,
+        }
+        path = self.tmp / "cloud.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+
+@pytest.fixture
+def cloud_env(tmp_path: Path) -> Iterator[CloudEnv]:
+    broker = DevBroker(tmp_path / "broker", {})
+    cfg = CloudConfig.model_validate(
+        {
+            "data_dir": "cloud",
+            "broker": {"host": "127.0.0.1", "port": broker.port, "username": "cloud", "password": CLOUD_MQTT_PW},
+        }
+    ).resolved(tmp_path)
+    db = Database(cfg.database_url or "")
+    db.migrate()
+    nodes = {n: add_node(db, n, "demo") for n in ("edge-1", "edge-2")}
+    broker.auth_files = mosquitto_files(db, {"cloud": CLOUD_MQTT_PW}, "gridwatch")
+    broker.start()
+    yield CloudEnv(tmp_path, cfg, db, broker, nodes)
+    broker.stop()
+    db.dispose()

@@ -1,0 +1,139 @@
+"""The cloud service's YAML config: one pydantic model per section, so the reference in
+docs/cloud-config-reference.md is generated from the same descriptions the code validates.
+
+Everything has a default that runs on one machine (SQLite, local disk, the embedded time
+series); a city deployment overrides the URLs. Secrets are written as `${ENV}`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from edge.config import BrokerConfig
+from edge.yaml_source import ConfigError, load_located, pydantic_problems
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestConfig(Section):
+    workers: int = Field(1, ge=0, le=64, description="MQTT ingest workers in this process; 0 serves only the API.")
+    share_group: str | None = Field(
+        "gridwatch-cloud",
+        description="Subscribe through `$share/<group>/...` so replicas split the load; null for a plain subscription.",
+    )
+    client_id: str = Field(
+        "gridwatch-cloud",
+        description="MQTT client id stem; worker N of this process uses `<client_id>-<N>`. Must be stable across restarts (it names the persistent session) and unique per replica.",
+    )
+    batch_max: int = Field(500, ge=1, le=10000, description="Most messages committed in one transaction.")
+    max_payload_bytes: int = Field(
+        256 * 1024, ge=1024, description="Larger payloads are refused into the dead-letter table."
+    )
+    receive_maximum: int = Field(
+        1000, ge=10, le=65535, description="MQTT 5 Receive Maximum: unacknowledged messages the broker may send."
+    )
+
+
+class HttpConfig(Section):
+    host: str = Field("127.0.0.1", description="Address the API listens on; `0.0.0.0` behind a reverse proxy.")
+    port: int = Field(8080, ge=1, le=65535, description="API port.")
+    public_url: str | None = Field(None, description="URL users reach the console at; used in alert links.")
+
+
+class EmbeddedTimeseriesConfig(Section):
+    path: Path | None = Field(None, description="SQLite file; default `<data_dir>/timeseries.sqlite`.")
+    raw_retention_days: float = Field(7, gt=0, description="Keep raw points this long, then only rollups.")
+    rollup_s: int = Field(300, ge=60, description="Rollup bucket width in seconds (averages, max of counters).")
+    rollup_retention_days: float = Field(400, gt=0, description="Keep rollups this long.")
+
+
+class InfluxConfig(Section):
+    url: str = Field(description="InfluxDB 2.x URL, e.g. `http://influxdb:8086`.")
+    token: SecretStr = Field(description="API token with write and read on the bucket; `${INFLUX_TOKEN}`.")
+    org: str = Field(description="Organisation (`-` for InfluxDB 1.8's v2 API).")
+    bucket: str = Field("gridwatch", description="Bucket (`db/rp` for InfluxDB 1.8).")
+    batch_size: int = Field(1000, ge=1, description="Points per write request.")
+    flush_interval_ms: int = Field(1000, ge=10, description="Longest a point waits in the batch.")
+
+
+class TimeseriesConfig(Section):
+    backend: Literal["embedded", "influxdb"] = Field("embedded", description="Where telemetry and event counts go.")
+    embedded: EmbeddedTimeseriesConfig = Field(default_factory=EmbeddedTimeseriesConfig)
+    influxdb: InfluxConfig | None = Field(None, description="Required when backend is `influxdb`.")
+
+
+class S3Config(Section):
+    bucket: str = Field(description="Bucket for clips and snapshots.")
+    endpoint_url: str | None = Field(None, description="S3-compatible endpoint; omit for AWS.")
+    region: str | None = None
+    access_key: SecretStr | None = Field(None, description="`${S3_ACCESS_KEY}`; omit to use the default chain.")
+    secret_key: SecretStr | None = Field(None, description="`${S3_SECRET_KEY}`.")
+    prefix: str = Field("", description="Key prefix inside the bucket.")
+
+
+class MediaConfig(Section):
+    backend: Literal["local", "s3"] = Field("local", description="Where clips and snapshots are kept.")
+    local_dir: Path | None = Field(None, description="Directory for the local backend; default `<data_dir>/media`.")
+    s3: S3Config | None = Field(None, description="Required when backend is `s3`.")
+    max_upload_mb: float = Field(512, gt=0, description="Uploads larger than this are refused (413).")
+    retention_days: float = Field(90, gt=0, description="Delete media of ended, non-evidence events older than this.")
+    site_retention_days: dict[str, float] = Field(
+        default_factory=dict, description="Per-site override of `retention_days`, e.g. `{suzhou-7: 180}`."
+    )
+    sweep_interval_s: float = Field(3600, ge=10, description="How often the retention sweep runs.")
+
+
+class AuthConfig(Section):
+    session_hours: float = Field(12, gt=0, le=24 * 30, description="A login session lasts this long.")
+    cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set when served over HTTPS).")
+
+
+class CloudConfig(Section):
+    data_dir: Path = Field(Path("var/cloud"), description="SQLite files, local media; relative to the config file.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. `postgresql+psycopg://gw:${PGPASSWORD}@db/gridwatch`; default SQLite in data_dir.",
+    )
+    broker: BrokerConfig = Field(default_factory=BrokerConfig, description="The broker the nodes publish to.")
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    timeseries: TimeseriesConfig = Field(default_factory=TimeseriesConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    node_offline_after_s: float = Field(
+        120, gt=0, description="A node without status or telemetry for this long is shown offline."
+    )
+
+    def resolved(self, base: Path) -> CloudConfig:
+        """Make relative paths relative to `base` (the config file's directory)."""
+        cfg = self.model_copy(deep=True)
+        cfg.data_dir = base / cfg.data_dir
+        cfg.media.local_dir = cfg.data_dir / "media" if cfg.media.local_dir is None else base / cfg.media.local_dir
+        emb = cfg.timeseries.embedded
+        emb.path = cfg.data_dir / "timeseries.sqlite" if emb.path is None else base / emb.path
+        if cfg.database_url is None:
+            cfg.database_url = f"sqlite:///{cfg.data_dir / 'gridwatch.sqlite'}"
+        if cfg.timeseries.backend == "influxdb" and cfg.timeseries.influxdb is None:
+            raise ConfigError(["timeseries.influxdb: required when timeseries.backend is influxdb"])
+        if cfg.media.backend == "s3" and cfg.media.s3 is None:
+            raise ConfigError(["media.s3: required when media.backend is s3"])
+        return cfg
+
+
+def load_cloud_config(path: str | Path | None, env: dict[str, str] | None = None) -> CloudConfig:
+    """Read and validate; None gives the embedded defaults relative to the working directory."""
+    if path is None:
+        return CloudConfig().resolved(Path.cwd())
+    path = Path(path)
+    doc = load_located(path)
+    doc.substitute_env(env)
+    try:
+        cfg = CloudConfig.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_problems(doc, exc.errors())) from None
+    return cfg.resolved(path.resolve().parent)
