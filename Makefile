@@ -37,6 +37,7 @@ demo: system-deps venv
 
 docs: venv
 	$(VENV)/bin/gridwatch-edge docs --out docs
+	$(VENV)/bin/gridwatch-cloud docs --out docs
 
 clean:
 	rm -rf $(VENV) build var .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -67,19 +68,10 @@ class TimeseriesConfig(Section):
     influxdb: InfluxConfig | None = Field(None, description="Required when backend is `influxdb`.")
 
 
-class S3Config(Section):
-    bucket: str = Field(description="Bucket for clips and snapshots.")
-    endpoint_url: str | None = Field(None, description="S3-compatible endpoint; omit for AWS.")
-    region: str | None = None
-    access_key: SecretStr | None = Field(None, description="`${S3_ACCESS_KEY}`; omit to use the default chain.")
-    secret_key: SecretStr | None = Field(None, description="`${S3_SECRET_KEY}`.")
-    prefix: str = Field("", description="Key prefix inside the bucket.")
-
-
 class MediaConfig(Section):
-    backend: Literal["local", "s3"] = Field("local", description="Where clips and snapshots are kept.")
-    local_dir: Path | None = Field(None, description="Directory for the local backend; default `<data_dir>/media`.")
-    s3: S3Config | None = Field(None, description="Required when backend is `s3`.")
+    local_dir: Path | None = Field(
+        None, description="Directory clips and snapshots are kept in; default `<data_dir>/media`."
+    )
     max_upload_mb: float = Field(512, gt=0, description="Uploads larger than this are refused (413).")
     retention_days: float = Field(90, gt=0, description="Delete media of ended, non-evidence events older than this.")
     site_retention_days: dict[str, float] = Field(
@@ -105,6 +97,7 @@ class CloudConfig(Section):
     timeseries: TimeseriesConfig = Field(default_factory=TimeseriesConfig)
     media: MediaConfig = Field(default_factory=MediaConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    timezone: str = Field("Asia/Shanghai", description="IANA time zone for calendar days in statistics.")
     node_offline_after_s: float = Field(
         120, gt=0, description="A node without status or telemetry for this long is shown offline."
     )
@@ -118,10 +111,12 @@ class CloudConfig(Section):
         emb.path = cfg.data_dir / "timeseries.sqlite" if emb.path is None else base / emb.path
         if cfg.database_url is None:
             cfg.database_url = f"sqlite:///{cfg.data_dir / 'gridwatch.sqlite'}"
+        try:
+            ZoneInfo(cfg.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError([f"timezone: unknown time zone {cfg.timezone!r} (e.g. Asia/Shanghai)"]) from None
         if cfg.timeseries.backend == "influxdb" and cfg.timeseries.influxdb is None:
             raise ConfigError(["timeseries.influxdb: required when timeseries.backend is influxdb"])
-        if cfg.media.backend == "s3" and cfg.media.s3 is None:
-            raise ConfigError(["media.s3: required when media.backend is s3"])
         return cfg
 
 

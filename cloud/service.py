@@ -10,6 +10,7 @@ from collections.abc import Callable
 from cloud.config import CloudConfig
 from cloud.db import Database
 from cloud.ingest import BatchResult, Ingestor, IngestWorker
+from cloud.media import MediaStore
 from cloud.metrics import Metrics
 from cloud.timeseries import TimeSeries, open_timeseries
 
@@ -23,6 +24,7 @@ class CloudService:
         self.db.migrate()
         self.metrics = Metrics()
         self.ts: TimeSeries = open_timeseries(cfg.timeseries)
+        self.media = MediaStore(cfg.media.local_dir or cfg.data_dir / "media")
         self.ingestor = Ingestor(cfg, self.db, self.ts, self.metrics)
         self.workers: list[IngestWorker] = []
         self._listeners: list[Callable[[BatchResult], None]] = []

@@ -4,12 +4,16 @@ test "cloud" that subscribes to events and acknowledges them."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as mqtt
 import pytest
 import yaml
@@ -17,10 +21,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cloud.auth import Role, create_user
 from cloud.config import CloudConfig
 from cloud.db import Database
 from cloud.registry import NodeCredentials, add_node, mosquitto_files
-from edge.devbroker import DevBroker
+from edge.devbroker import DevBroker, free_port
 from edge.sample import write_sample
 
 USERS = {"cloud": "cloud-pw", "edge-1": "edge-1-pw", "edge-2": "edge-2-pw"}
@@ -189,3 +194,51 @@ def cloud_env(tmp_path: Path) -> Iterator[CloudEnv]:
     yield CloudEnv(tmp_path, cfg, db, broker, nodes)
     broker.stop()
     db.dispose()
+
+
+class CloudProcess:
+    """`gridwatch-cloud serve` as a child process, as a deployment runs it."""
+
+    def __init__(self, env: CloudEnv, workers: int = 1, **extra: object) -> None:
+        self.port = free_port()
+        self.config = env.write_config(http={"port": self.port}, ingest={"workers": workers}, **extra)
+        self.log = env.tmp / "cloud.log"
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> CloudProcess:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "cloud.cli", "serve", "-c", str(self.config)], stdout=log, stderr=log
+            )
+        wait_for(self._healthy, 30, f"cloud healthy (log {self.log})")
+        return self
+
+    def _healthy(self) -> bool:
+        if self.proc and self.proc.poll() is not None:
+            raise AssertionError(f"cloud exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def admin_token(env: CloudEnv, url: str, username: str = "admin", role: str = "admin", **kw: object) -> str:
+    """Create a user directly in the database and log in through the API."""
+    create_user(env.db, username, "correct horse battery", Role(role), **kw)
+    resp = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": "correct horse battery"})
+    resp.raise_for_status()
+    return resp.json()["token"]

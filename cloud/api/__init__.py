@@ -1,0 +1,31 @@
+"""The HTTP API: FastAPI app over a CloudService. OpenAPI at /api/openapi.json, docs at /api/docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+
+from cloud.api import events, live, media, nodes, series, system, users
+from cloud.service import CloudService
+from edge import __version__
+
+
+def create_app(svc: CloudService) -> FastAPI:
+    app = FastAPI(
+        title="gridwatch cloud",
+        version=__version__,
+        description="Events, evidence clips, nodes and statistics of gridwatch sites.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.service = svc
+    for module in (system, users, events, live, media, nodes, series):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def count(request: Request, call_next):
+        response = await call_next(request)
+        svc.metrics.http_requests.labels(request.method, f"{response.status_code // 100}xx").inc()
+        return response
+
+    return app

@@ -1,0 +1,153 @@
+"""Uploads from nodes (PUT with the node's token, size-limited, SHA-256 checked against the
+event) and streaming to users (HTTP Range, so `<video>` can seek)."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from cloud.api.deps import node, service, user
+from cloud.audit import audit
+from cloud.auth import Principal
+from cloud.db import EventRow, Media
+from cloud.media import MediaStore, Received, TooLarge
+from cloud.service import CloudService
+from contract import Event
+
+router = APIRouter(tags=["media"])
+
+
+class Stored(BaseModel):
+    media_id: int
+    key: str
+    sha256: str
+    size: int
+    detail: str
+
+
+def _limit(svc: CloudService, content_length: int | None) -> int:
+    limit = int(svc.cfg.media.max_upload_mb * 1024 * 1024)
+    if content_length is not None and content_length > limit:
+        svc.metrics.uploads.labels("too_large").inc()
+        raise HTTPException(413, f"upload of {content_length} bytes exceeds the limit of {limit}")
+    return limit
+
+
+async def _receive(request: Request, svc: CloudService, limit: int) -> Received:
+    try:
+        return await svc.media.receive(request.stream(), limit)
+    except TooLarge as exc:
+        svc.metrics.uploads.labels("too_large").inc()
+        raise HTTPException(413, str(exc)) from None
+
+
+def _refuse(svc: CloudService, who: Principal, received: Received, target: str, why: str, code: int = 422):
+    svc.media.discard(received)
+    svc.metrics.uploads.labels("refused").inc()
+    with svc.db.session.begin() as s:
+        audit(s, who.name, "upload.refused", target, reason=why, sha256=received.sha256, size=received.size)
+    raise HTTPException(code, why)
+
+
+def _store(svc: CloudService, who: Principal, received: Received, row: Media) -> Stored:
+    try:
+        svc.media.commit(received, row.key)
+        with svc.db.session.begin() as s:
+            s.add(row)
+            s.flush()
+            audit(s, who.name, "media.store", row.key, sha256=row.sha256, size=row.size)
+    except Exception:
+        svc.media.discard(received)
+        raise
+    svc.metrics.uploads.labels("stored").inc()
+    svc.metrics.upload_bytes.inc(row.size)
+    return Stored(media_id=row.id, key=row.key, sha256=row.sha256, size=row.size, detail="stored")
+
+
+@router.put("/api/uploads/{event_id}/{filename}", response_model=Stored, tags=["uploads"])
+async def upload_event_media(
+    event_id: str,
+    filename: str,
+    request: Request,
+    content_length: int | None = Header(None),
+    who: Principal = Depends(node),
+    svc: CloudService = Depends(service),
+) -> Stored:
+    """A node uploads the clip or snapshot an event revision announced. The body must match
+    the SHA-256 and size in the event; otherwise it is refused and the refusal audited."""
+    try:
+        key = MediaStore.key(who.node_site or "", who.node or "", event_id, filename)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    limit = _limit(svc, content_length)
+    with svc.db.session() as s:
+        row = s.get(EventRow, event_id)
+        existing = s.scalar(select(Media).where(Media.key == key))
+    if row is None or row.node != who.node:
+        # The node publishes the event before uploading; MQTT may simply be slower than HTTP.
+        raise HTTPException(409, f"event {event_id} of node {who.node} is not stored yet; retry later")
+    if existing is not None:
+        return Stored(media_id=existing.id, key=key, sha256=existing.sha256, size=existing.size,
+                      detail="already stored")  # fmt: skip
+    event = Event.model_validate(json.loads(row.payload))
+    ref = next((m for m in (event.clip, event.snapshot) if m is not None and m.filename == filename), None)
+    received = await _receive(request, svc, limit)
+    if ref is None:
+        _refuse(svc, who, received, key, f"event {event_id} announces no file named {filename!r}", 404)
+    if (received.sha256, received.size) != (ref.sha256, ref.size):
+        _refuse(svc, who, received, key,
+                f"body (sha256 {received.sha256}, {received.size} bytes) does not match the event "
+                f"(sha256 {ref.sha256}, {ref.size} bytes)")  # fmt: skip
+    media = Media(event_id=event_id, node=who.node, kind=ref.kind, filename=filename, key=key,
+                  content_type=ref.content_type, sha256=ref.sha256, size=ref.size)  # fmt: skip
+    return _store(svc, who, received, media)
+
+
+@router.put("/api/uploads/snapshots/{camera}/{filename}", response_model=Stored, tags=["uploads"])
+async def upload_snapshot(
+    camera: str,
+    filename: str,
+    request: Request,
+    content_length: int | None = Header(None),
+    x_content_sha256: str = Header(description="SHA-256 of the body, lower-case hex."),
+    who: Principal = Depends(node),
+    svc: CloudService = Depends(service),
+) -> Stored:
+    """A snapshot taken on command (no event); checked against the X-Content-SHA256 header."""
+    try:
+        key = MediaStore.key(who.node_site or "", who.node or "", "snapshots", camera, filename)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    received = await _receive(request, svc, _limit(svc, content_length))
+    if received.sha256 != x_content_sha256.lower():
+        _refuse(svc, who, received, key, f"body sha256 {received.sha256} does not match X-Content-SHA256")
+    with svc.db.session() as s:
+        existing = s.scalar(select(Media).where(Media.key == key))
+    if existing is not None:
+        svc.media.discard(received)
+        return Stored(media_id=existing.id, key=key, sha256=existing.sha256, size=existing.size,
+                      detail="already stored")  # fmt: skip
+    media = Media(event_id=None, node=who.node, kind="snapshot", filename=f"{camera}-{filename}", key=key,
+                  content_type="image/jpeg", sha256=received.sha256, size=received.size)  # fmt: skip
+    return _store(svc, who, received, media)
+
+
+@router.get("/api/media/{media_id}", response_class=FileResponse, tags=["media"])
+def get_media(media_id: int, p: Principal = Depends(user), svc: CloudService = Depends(service)) -> FileResponse:
+    """The file, with Range support (206 Partial Content) so browsers can seek in clips."""
+    with svc.db.session() as s:
+        m = s.get(Media, media_id)
+        event = s.get(EventRow, m.event_id) if m is not None and m.event_id else None
+    site = m.key.split("/", 1)[0] if m is not None else ""
+    if m is None or m.deleted_at is not None or not p.may_see(site, event.building if event else None):
+        raise HTTPException(404, f"no media {media_id} that you may see")
+    if event is None and not p.sees_all():
+        raise HTTPException(404, f"no media {media_id} that you may see")
+    path = svc.media.path(m.key)
+    if not path.exists():
+        raise HTTPException(410, f"media {media_id} was recorded but its file is missing from the store")
+    return FileResponse(path, media_type=m.content_type, filename=m.filename, content_disposition_type="inline")

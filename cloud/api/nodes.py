@@ -1,0 +1,108 @@
+"""Nodes and their cameras with health; registering and revoking nodes (admin, installer)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from cloud.api.deps import require, service, user
+from cloud.api.visibility import visible
+from cloud.auth import Principal, Role
+from cloud.db import Camera, Node
+from cloud.registry import RegistryError, add_node, revoke_node
+from cloud.service import CloudService
+
+router = APIRouter(prefix="/api/nodes", tags=["nodes"])
+
+
+class CameraOut(BaseModel):
+    name: str
+    building: str | None
+    online: bool
+    health: dict | None
+    updated_at: datetime
+
+
+class NodeOut(BaseModel):
+    id: str
+    site: str
+    description: str
+    online: bool = Field(description="Said `online` last and was heard from within `node_offline_after_s`.")
+    state: str | None
+    last_seen_at: datetime | None
+    version: str | None
+    problems: list[str]
+    health: dict | None
+    revoked: bool
+    cameras: list[CameraOut]
+
+
+class NewNode(BaseModel):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    site: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    description: str = Field("", max_length=200)
+
+
+class NodeSecrets(BaseModel):
+    id: str
+    site: str
+    mqtt_username: str
+    mqtt_password: str = Field(description="Shown once. Put it in the node's config as `${MQTT_PASSWORD}`.")
+    upload_token: str = Field(description="Shown once. The node's `cloud.token`.")
+    note: str
+
+
+def _dt(t: float | None) -> datetime | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def node_out(n: Node, cams: list[Camera], offline_after_s: float, now: float) -> NodeOut:
+    fresh = n.last_seen_at is not None and now - n.last_seen_at <= offline_after_s
+    online = n.revoked_at is None and n.state == "online" and fresh
+    return NodeOut(
+        id=n.id, site=n.site, description=n.description, online=online, state=n.state,
+        last_seen_at=_dt(n.last_seen_at), version=n.version, problems=n.problems or [], health=n.health,
+        revoked=n.revoked_at is not None,
+        cameras=[CameraOut(name=c.name, building=c.building, online=bool(c.online) and online, health=c.health,
+                           updated_at=_dt(c.updated_at)) for c in cams],
+    )  # fmt: skip
+
+
+@router.get("", response_model=list[NodeOut])
+def list_nodes(p: Principal = Depends(user), svc: CloudService = Depends(service)) -> list[NodeOut]:
+    now = time.time()
+    with svc.db.session() as s:
+        cams: dict[str, list[Camera]] = {}
+        for c in s.scalars(select(Camera).where(visible(p, Camera.site, Camera.building)).order_by(Camera.name)):
+            cams.setdefault(c.node, []).append(c)
+        nodes = list(s.scalars(select(Node).order_by(Node.site, Node.id)))
+    return [
+        node_out(n, cams.get(n.id, []), svc.cfg.node_offline_after_s, now)
+        for n in nodes
+        if p.sees_all() or n.id in cams
+    ]
+
+
+@router.post("", response_model=NodeSecrets, status_code=201)
+def register_node(
+    body: NewNode, p: Principal = Depends(require(Role.admin, Role.installer)), svc: CloudService = Depends(service)
+) -> NodeSecrets:
+    try:
+        creds = add_node(svc.db, body.id, body.site, body.description, actor=p.name)
+    except RegistryError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return NodeSecrets(id=creds.node_id, site=creds.site, mqtt_username=creds.node_id,
+                       mqtt_password=creds.mqtt_password, upload_token=creds.upload_token,
+                       note="Run `gridwatch-cloud mosquitto-config` (or your deployment's equivalent) so the broker knows the node.")  # fmt: skip
+
+
+@router.delete("/{node_id}", status_code=204)
+def revoke(node_id: str, p: Principal = Depends(require(Role.admin)), svc: CloudService = Depends(service)) -> None:
+    try:
+        revoke_node(svc.db, node_id, actor=p.name)
+    except RegistryError as exc:
+        raise HTTPException(404, str(exc)) from None
