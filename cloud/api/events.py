@@ -108,7 +108,7 @@ def list_events(
     node: str | None = None,
     type: EventType | None = None,
     status: Lifecycle | None = Query(None, description="`open`: not ended yet; `ended`."),
-    floor: int | None = None,
+    floor: int | None = Query(None, ge=-20, le=500),
     unit: str | None = None,
     since: datetime | None = Query(None, description="Started at or after (ISO 8601)."),
     until: datetime | None = Query(None, description="Started before (ISO 8601)."),

@@ -4,8 +4,9 @@ event) and streaming to users (HTTP Range, so `<video>` can seek)."""
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -137,7 +138,9 @@ async def upload_snapshot(
 
 
 @router.get("/api/media/{media_id}", response_class=FileResponse, tags=["media"])
-def get_media(media_id: int, p: Principal = Depends(user), svc: CloudService = Depends(service)) -> FileResponse:
+def get_media(
+    media_id: Annotated[int, Path(ge=1, le=2**53)], p: Principal = Depends(user), svc: CloudService = Depends(service)
+) -> FileResponse:
     """The file, with Range support (206 Partial Content) so browsers can seek in clips."""
     with svc.db.session() as s:
         m = s.get(Media, media_id)

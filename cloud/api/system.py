@@ -66,7 +66,7 @@ def metrics(p: Principal = Depends(require(Role.admin)), svc: CloudService = Dep
 @router.get("/api/audit", response_model=list[AuditOut])
 def audit_log(
     limit: int = Query(100, ge=1, le=1000),
-    before_id: int | None = Query(None, ge=1),
+    before_id: int | None = Query(None, ge=1, le=2**53),
     p: Principal = Depends(require(Role.admin)),
     svc: CloudService = Depends(service),
 ) -> list[AuditOut]:
