@@ -100,11 +100,15 @@ class CloudProbe:
         self.client.username_pw_set("cloud", USERS["cloud"])
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *a: c.subscribe("gridwatch/#", qos=1)
+        self.subscribed = threading.Event()
+        self.client.on_subscribe = lambda *a: self.subscribed.set()
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600
         self.client.reconnect_delay_set(0.2, 1)
         self.client.connect("127.0.0.1", broker.port, clean_start=False, properties=props)
         self.client.loop_start()
+        if not self.subscribed.wait(10):
+            raise RuntimeError("the test cloud could not subscribe")
 
     def _on_message(self, client, userdata, msg) -> None:
         with self._lock:
