@@ -28,7 +28,7 @@ from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cloud.config import CloudConfig
@@ -133,6 +133,8 @@ class Ingestor:
             raise Refused(leaf, f"node {node!r} is not registered or is revoked (gridwatch-cloud nodes add)")
         if registered_site != site:
             raise Refused(leaf, f"node {node!r} belongs to site {registered_site!r}, topic says {site!r}")
+        if b"\\u0000" in msg.payload:
+            raise Refused(leaf, "payload contains a NUL character (\\u0000), which text columns cannot store")
         if not msg.payload:
             if leaf == "status":
                 return leaf, None, site, node
@@ -221,6 +223,32 @@ class Ingestor:
         for t in telemetry:
             result.points.extend(telemetry_points(t))
         return result
+
+    def store_each(self, batch: list[Incoming]) -> BatchResult:
+        """Store one message at a time, dead-lettering any the database rejects: the fallback
+        when a batch fails on its data, so one poison message cannot stall the others."""
+        total = BatchResult()
+        for msg in batch:
+            try:
+                one = self.store([msg])
+            except (OperationalError, InterfaceError):
+                raise  # the database is away, not the message's fault
+            except SQLAlchemyError as exc:
+                reason = f"database refused it: {type(exc.orig or exc).__name__}: {str(exc.orig or exc)[:300]}"
+                log.error("dead-lettering %s: %s", msg.topic, reason)
+                with self.db.session.begin() as s:
+                    s.add(DeadLetter(topic=msg.topic[:300], reason=reason[:500], size=len(msg.payload),
+                                     payload=msg.payload))  # fmt: skip
+                self.metrics.dead_letters.labels("database").inc()
+                total.dead += 1
+                continue
+            for topic, acked in one.acks.items():
+                total.acks[topic].extend(acked)
+            total.points.extend(one.points)
+            total.new_events.extend(one.new_events)
+            total.stored_events += one.stored_events
+            total.dead += one.dead
+        return total
 
     def _store_events(self, s: Session, items: Iterable[tuple[Event, bytes, str]], now: float) -> list[str]:
         rows = [event_row(e, raw, now) for e, raw, _ in items]
@@ -409,7 +437,13 @@ class IngestWorker:
         while True:
             started = time.perf_counter()
             try:
-                result = self.ingestor.store(batch)
+                try:
+                    result = self.ingestor.store(batch)
+                except (OperationalError, InterfaceError):
+                    raise
+                except SQLAlchemyError as exc:
+                    log.error("ingest %s: batch refused by the database (%s); storing one by one", self.name, exc)
+                    result = self.ingestor.store_each(batch)
                 break
             except SQLAlchemyError as exc:
                 # Nothing is acknowledged: the batch is retried here, and if we die the broker

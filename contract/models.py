@@ -74,8 +74,8 @@ class Origin(_Model):
 
     x: float
     y: float
-    floor: int | None = Field(None, description="Floor of the release point; null outside the facade.")
-    unit: str | None = Field(None, description="Stair-unit / balcony column; null when not configured.")
+    floor: int | None = Field(None, ge=-20, le=500, description="Floor of the release point; null outside the facade.")
+    unit: str | None = Field(None, max_length=32, description="Stair-unit / balcony column; null when not configured.")
     released_at: datetime | None = None
 
 
@@ -101,10 +101,10 @@ class Event(_Model):
     revision: int = Field(0, ge=0, description="Increases with every publication of this event.")
     phase: Phase = Phase.new
     type: EventType
-    site: str
-    node: str
-    camera: str | None = None
-    building: str | None = None
+    site: str = Field(max_length=64)
+    node: str = Field(max_length=64)
+    camera: str | None = Field(None, max_length=64)
+    building: str | None = Field(None, max_length=64)
     started_at: datetime
     ended_at: datetime | None = None
     confidence: float = Field(ge=0.0, le=1.0)

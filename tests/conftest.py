@@ -4,6 +4,8 @@ test "cloud" that subscribes to events and acknowledges them."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
+import psycopg
 import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
@@ -181,12 +184,60 @@ class CloudEnv:
         return path
 
 
+PG_ADMIN_DSN = os.environ.get("GRIDWATCH_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+
+
+def _start_local_postgres() -> None:
+    """Start the machine's installed PostgreSQL cluster(s) if they are down (Debian's pg_ctlcluster)."""
+    if shutil.which("pg_lsclusters") is None:
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    for line in subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout.splitlines():
+        version, name, _port, status, *_ = line.split()
+        if status != "online":
+            subprocess.run([*sudo, "pg_ctlcluster", version, name, "start"], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[psycopg.Connection | str]:
+    """A superuser connection to create test databases, or the reason there is none."""
+    conn: psycopg.Connection | str
+    try:
+        conn = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        _start_local_postgres()
+        try:
+            conn = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            conn = f"PostgreSQL not reachable at {PG_ADMIN_DSN!r} ({str(exc).strip()[:120]}); set GRIDWATCH_TEST_PG"
+    yield conn
+    if not isinstance(conn, str):
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every cloud test runs on SQLite and, when a server is reachable, on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cloud' / 'gridwatch.sqlite'}"
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    if isinstance(admin, str):
+        pytest.skip(admin)
+    name = f"gw_test_{os.getpid()}_{time.monotonic_ns()}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    info = admin.info
+    yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def cloud_env(tmp_path: Path) -> Iterator[CloudEnv]:
+def cloud_env(tmp_path: Path, database_url: str) -> Iterator[CloudEnv]:
     broker = DevBroker(tmp_path / "broker", {})
     cfg = CloudConfig.model_validate(
         {
             "data_dir": "cloud",
+            "database_url": database_url,
             "broker": {"host": "127.0.0.1", "port": broker.port, "username": "cloud", "password": CLOUD_MQTT_PW},
         }
     ).resolved(tmp_path)

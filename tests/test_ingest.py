@@ -108,6 +108,7 @@ def test_bad_payloads_are_dead_lettered_and_block_nothing(
         json.dumps({**json.loads(event().model_dump_json()), "schema_version": 9}).encode(): "schema_version 9",
         json.dumps({**json.loads(event().model_dump_json()), "confidence": 7}).encode(): "confidence",
         event(node="edge-2").model_dump_json().encode(): "payload names demo/edge-2",
+        event(note="a\x00b").model_dump_json().encode(): "NUL character",
         b"{" + b" " * (300 * 1024) + b"}": "exceeds",
     }
     for payload in bad:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from cloud.api import events, live, media, nodes, series, system, users
 from cloud.service import CloudService
@@ -21,6 +23,11 @@ def create_app(svc: CloudService) -> FastAPI:
     app.state.service = svc
     for module in (system, users, events, live, media, nodes, series):
         app.include_router(module.router)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # e.g. a NUL character in a query string, which PostgreSQL text cannot hold
+        return JSONResponse({"detail": f"a value the database cannot handle: {str(exc.orig)[:200]}"}, 422)
 
     @app.middleware("http")
     async def count(request: Request, call_next):
