@@ -140,24 +140,29 @@ class Ingestor:
                 return leaf, None, site, node
             raise Refused(leaf, "empty payload")
         try:
-            raw = json.loads(msg.payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Refused(leaf, f"not JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise Refused(leaf, f"payload is a JSON {type(raw).__name__}, not an object")
-        version = raw.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise Refused(leaf, f"schema_version {version!r} is not supported (this cloud speaks {SCHEMA_VERSION})")
-        try:
-            model = model_cls.model_validate(raw)
+            model = model_cls.model_validate_json(msg.payload)  # the fast path: one parse
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(payload)"
-            raise Refused(leaf, f"{where}: {first['msg']} ({exc.error_count()} problem(s))") from None
+            raise Refused(leaf, self._explain(msg.payload, exc)) from None
         named = (getattr(model, "site", site), getattr(model, "node", node))
         if named != (site, node):
             raise Refused(leaf, f"payload names {named[0]}/{named[1]} but was published on {site}/{node}'s topic")
         return leaf, model, site, node
+
+    @staticmethod
+    def _explain(payload: bytes, exc: ValidationError) -> str:
+        """Why a payload failed, in the order a person would look: JSON, object, version, fields."""
+        try:
+            raw = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            return f"not JSON: {err}"
+        if not isinstance(raw, dict):
+            return f"payload is a JSON {type(raw).__name__}, not an object"
+        version = raw.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            return f"schema_version {version!r} is not supported (this cloud speaks {SCHEMA_VERSION})"
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(payload)"
+        return f"{where}: {first['msg']} ({exc.error_count()} problem(s))"
 
     # storing -------------------------------------------------------------------
     def store(self, batch: list[Incoming]) -> BatchResult:
