@@ -33,7 +33,7 @@ test: system-deps venv lint
 	$(VENV)/bin/pytest -q
 
 demo: system-deps venv
-	$(PY) -m edge.demo
+	$(PY) -m cloud.demo
 
 docs: venv
 	$(VENV)/bin/gridwatch-edge docs --out docs
