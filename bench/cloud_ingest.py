@@ -29,6 +29,7 @@ import paho.mqtt.client as mqtt
 import psutil
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
+from report import write_section
 
 from cloud.auth import Role, create_user
 from cloud.config import CloudConfig
@@ -258,13 +259,7 @@ same machine, so publishers, broker and cloud share the {os.cpu_count()} cores.
 | telemetry, {t["expected"]:,} points ({args.cameras} cameras + node per message) | {t["points_per_s"]:,.0f} points/s ({t["points_per_cpu_s"]:,.0f} per cloud CPU-s), {t["points"]:,} stored | >= 20,000 points/s | {_verdict(t["points_per_s"], 20000)} |
 | event visible via `GET /api/events/{{id}}` after broker delivery, at {lat["rate"]:.0f} events/s | p50 {lat["p50_ms"]:.0f} ms, p99 {lat["p99_ms"]:.0f} ms ({lat["samples"]:,} events; one list poll takes {lat["poll_ms"]:.0f} ms) | p99 <= 200 ms | {_verdict(lat["p99_ms"], 200, False)} |
 """
-    doc = ROOT / "docs" / "BENCHMARKS.md"
-    current = doc.read_text()
-    start = current.find("## Cloud ingest")
-    if start >= 0:
-        end = current.find("\n## ", start + 1)
-        current = current[:start] + current[end + 1 :] if end >= 0 else current[:start]
-    doc.write_text(current.rstrip() + "\n\n" + text)
+    write_section("Cloud ingest", text)
 
 
 if __name__ == "__main__":

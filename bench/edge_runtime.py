@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import write_section
+
 from edge.ring import PacketRing, ring_bound_bytes
 from edge.sample import write_sample
 from edge.stream import Session
@@ -119,17 +121,7 @@ def main() -> None:
     text = "\n".join(table)
     print(text)
     if args.write:
-        doc = ROOT / "docs" / "BENCHMARKS.md"
-        current = (
-            doc.read_text()
-            if doc.exists()
-            else "# Benchmarks\n\nFigures measured by the scripts in bench/; each section says its commit and conditions.\n\n"
-        )
-        start = current.find("## Edge runtime")
-        if start >= 0:
-            end = current.find("\n## ", start + 1)
-            current = current[:start] + current[end + 1 :] if end >= 0 else current[:start]
-        doc.write_text(current.rstrip() + "\n\n" + text)
+        write_section("Edge runtime", text)
 
 
 if __name__ == "__main__":

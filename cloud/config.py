@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from edge.config import BrokerConfig
-from edge.yaml_source import ConfigError, load_located, pydantic_problems
+from edge.yaml_source import ConfigError, load_model
 
 
 class Section(BaseModel):
@@ -125,10 +125,4 @@ def load_cloud_config(path: str | Path | None, env: dict[str, str] | None = None
     if path is None:
         return CloudConfig().resolved(Path.cwd())
     path = Path(path)
-    doc = load_located(path)
-    doc.substitute_env(env)
-    try:
-        cfg = CloudConfig.model_validate(doc.data)
-    except ValidationError as exc:
-        raise ConfigError(pydantic_problems(doc, exc.errors())) from None
-    return cfg.resolved(path.resolve().parent)
+    return load_model(path, CloudConfig, env).resolved(path.resolve().parent)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 from pydantic import model_validator as _model_validator
 
 from contract.topics import DEFAULT_PREFIX
 from edge.detectors import REGISTRY
 from edge.facade import Facade
-from edge.yaml_source import ConfigError, load_located, pydantic_problems
+from edge.yaml_source import load_model
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 Point = tuple[float, float]
@@ -184,12 +184,7 @@ def is_url(source: str) -> bool:
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> SiteConfig:
     """Read, substitute `${ENV}` and validate; raise ConfigError listing every problem."""
     path = Path(path)
-    doc = load_located(path)
-    doc.substitute_env(env)
-    try:
-        cfg = SiteConfig.model_validate(doc.data)
-    except ValidationError as exc:
-        raise ConfigError(pydantic_problems(doc, exc.errors())) from None
+    cfg = load_model(path, SiteConfig, env)
     base = path.resolve().parent
     cfg.data_dir = base / cfg.data_dir
     for cam in cfg.cameras:

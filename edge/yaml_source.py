@@ -10,13 +10,15 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -128,3 +130,14 @@ def pydantic_problems(doc: LocatedYaml, errors: list[dict[str, Any]]) -> list[st
             msg = f"{msg} (got {shown[:60]})"
         problems.append(f"{doc.where(loc)}: {msg}")
     return problems
+
+
+def load_model(path: Path, model: type[M], env: dict[str, str] | None = None) -> M:
+    """Read `path`, substitute `${ENV}` and validate against `model`; raise ConfigError
+    listing every problem as `file:line key.path: message`."""
+    doc = load_located(path)
+    doc.substitute_env(env)
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_problems(doc, exc.errors())) from None
