@@ -42,7 +42,7 @@ def _flush(ts: TimeSeries) -> None:
 
 def test_write_and_aggregate_by_tag(ts: TimeSeries) -> None:
     node = f"n-{uuid.uuid4().hex[:8]}"  # a fresh series, so a shared InfluxDB bucket is fine
-    t0 = (int(time.time()) // 60) * 60 - 600
+    t0 = (int(time.time()) // 600) * 600 - 1200  # aligned to every bucket width used below
     points = [Point("camera_health", t0 + i, {"site": "s", "node": node, "camera": "cam 1"},
                     {"processed_fps": float(20 + i % 2), "dropped_frames": i}) for i in range(120)]  # fmt: skip
     points += [Point("camera_health", t0 + i, {"site": "s", "node": node, "camera": "cam2"}, {"processed_fps": 5.0})
