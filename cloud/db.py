@@ -8,6 +8,7 @@ The schema is created and changed only by the Alembic migrations in cloud/migrat
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,17 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def now() -> float:
     """Times in the database are UTC epoch seconds: portable and cheap to compare."""
     return time.time()
+
+
+def to_epoch(dt: datetime | None) -> float | None:
+    """A datetime for the database; a naive one is taken as UTC (as the API documents)."""
+    if dt is None:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def from_epoch(t: float | None) -> datetime | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC)
 
 
 class Base(DeclarativeBase):

@@ -32,7 +32,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cloud.config import CloudConfig
-from cloud.db import Camera, Database, DeadLetter, EventRow, Node
+from cloud.db import Camera, Database, DeadLetter, EventRow, Node, to_epoch
 from cloud.metrics import Metrics
 from cloud.timeseries import Point, TimeSeries
 from contract import SCHEMA_VERSION, Ack, AckedRevision, Event, Status, Telemetry, Topics
@@ -94,10 +94,6 @@ class NodeDirectory:
             rows = s.execute(select(Node.id, Node.site).where(Node.revoked_at.is_(None))).all()
         self._nodes = dict(rows)
         self._at = time.monotonic()
-
-
-def _epoch(dt: Any) -> float | None:
-    return None if dt is None else dt.timestamp()
 
 
 def _insert(s: Session):
@@ -212,7 +208,7 @@ class Ingestor:
         result.points.extend(
             Point(
                 "events",
-                _epoch(e.started_at) or now,
+                to_epoch(e.started_at) or now,
                 {
                     "site": e.site,
                     "node": e.node,
@@ -312,7 +308,7 @@ class Ingestor:
             .where(Node.id == node)
             .values(
                 state=status.state,
-                state_at=_epoch(status.at) or now,
+                state_at=to_epoch(status.at) or now,
                 version=status.version,
                 problems=status.problems,
                 last_seen_at=now if status.state == "online" else Node.last_seen_at,
@@ -334,7 +330,7 @@ def event_row(e: Event, raw: bytes, now: float) -> dict[str, Any]:
         "floor": origin.floor if origin else None,
         "unit": origin.unit if origin else None,
         "started_at": e.started_at.timestamp(),
-        "ended_at": _epoch(e.ended_at),
+        "ended_at": to_epoch(e.ended_at),
         "confidence": e.confidence,
         "payload": raw.decode(),
         "received_at": now,

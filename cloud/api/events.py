@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -14,7 +14,7 @@ from cloud.api.deps import require, service, user
 from cloud.api.visibility import visible
 from cloud.audit import audit
 from cloud.auth import Principal, Role
-from cloud.db import EventRow, Media
+from cloud.db import EventRow, Media, from_epoch, to_epoch
 from cloud.service import CloudService
 from contract import Event, EventType
 
@@ -72,13 +72,9 @@ class EvidenceFlag(BaseModel):
     reason: str = Field("", max_length=500)
 
 
-def _dt(t: float | None) -> datetime | None:
-    return None if t is None else datetime.fromtimestamp(t, UTC)
-
-
 def media_info(m: Media) -> MediaInfo:
     return MediaInfo(id=m.id, kind=m.kind, filename=m.filename, content_type=m.content_type, size=m.size,
-                     sha256=m.sha256, url=f"/api/media/{m.id}", stored_at=_dt(m.stored_at))  # fmt: skip
+                     sha256=m.sha256, url=f"/api/media/{m.id}", stored_at=from_epoch(m.stored_at))  # fmt: skip
 
 
 def summary(row: EventRow, media: list[Media]) -> dict:
@@ -86,8 +82,8 @@ def summary(row: EventRow, media: list[Media]) -> dict:
     return dict(
         event_id=row.event_id, revision=row.revision, phase=row.phase, type=row.type, site=row.site,
         node=row.node, camera=row.camera, building=row.building, floor=row.floor, unit=row.unit,
-        started_at=_dt(row.started_at), ended_at=_dt(row.ended_at), confidence=row.confidence,
-        evidence=row.evidence, received_at=_dt(row.received_at),
+        started_at=from_epoch(row.started_at), ended_at=from_epoch(row.ended_at), confidence=row.confidence,
+        evidence=row.evidence, received_at=from_epoch(row.received_at),
         snapshot_url=urls.get("snapshot"), clip_url=urls.get("clip"),
     )  # fmt: skip
 
@@ -127,9 +123,9 @@ def list_events(
     if status is not None:
         q = q.where(EventRow.phase == "end") if status is Lifecycle.ended else q.where(EventRow.phase != "end")
     if since is not None:
-        q = q.where(EventRow.started_at >= _epoch(since))
+        q = q.where(EventRow.started_at >= to_epoch(since))
     if until is not None:
-        q = q.where(EventRow.started_at < _epoch(until))
+        q = q.where(EventRow.started_at < to_epoch(until))
     if cursor:
         t, event_id = _cursor(cursor)
         q = q.where(or_(EventRow.started_at < t, and_(EventRow.started_at == t, EventRow.event_id < event_id)))
@@ -142,10 +138,6 @@ def list_events(
     items = [EventSummary(**summary(r, media.get(r.event_id, []))) for r in rows]
     next_cursor = f"{rows[-1].started_at!r}_{rows[-1].event_id}" if more else None
     return EventPage(items=items, next_cursor=next_cursor)
-
-
-def _epoch(dt: datetime) -> float:
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
 def _media_of(s, event_ids: list[str]) -> dict[str, list[Media]]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from cloud.api.deps import node, service, user
 from cloud.audit import audit
@@ -54,6 +55,14 @@ def _refuse(svc: CloudService, who: Principal, received: Received, target: str, 
     raise HTTPException(code, why)
 
 
+def _lookup(svc: CloudService, key: str, event_id: str | None) -> tuple[EventRow | None, Media | None]:
+    """The event an upload belongs to and any media already stored under its key. Database
+    calls are blocking, so the async handlers run this (and _store, _refuse) in the threadpool."""
+    with svc.db.session() as s:
+        row = s.get(EventRow, event_id) if event_id else None
+        return row, s.scalar(select(Media).where(Media.key == key))
+
+
 def _store(svc: CloudService, who: Principal, received: Received, row: Media) -> Stored:
     try:
         svc.media.commit(received, row.key)
@@ -85,9 +94,7 @@ async def upload_event_media(
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     limit = _limit(svc, content_length)
-    with svc.db.session() as s:
-        row = s.get(EventRow, event_id)
-        existing = s.scalar(select(Media).where(Media.key == key))
+    row, existing = await run_in_threadpool(_lookup, svc, key, event_id)
     if row is None or row.node != who.node:
         # The node publishes the event before uploading; MQTT may simply be slower than HTTP.
         raise HTTPException(409, f"event {event_id} of node {who.node} is not stored yet; retry later")
@@ -98,14 +105,16 @@ async def upload_event_media(
     ref = next((m for m in (event.clip, event.snapshot) if m is not None and m.filename == filename), None)
     received = await _receive(request, svc, limit)
     if ref is None:
-        _refuse(svc, who, received, key, f"event {event_id} announces no file named {filename!r}", 404)
+        await run_in_threadpool(
+            _refuse, svc, who, received, key, f"event {event_id} announces no file named {filename!r}", 404
+        )
     if (received.sha256, received.size) != (ref.sha256, ref.size):
-        _refuse(svc, who, received, key,
+        await run_in_threadpool(_refuse, svc, who, received, key,
                 f"body (sha256 {received.sha256}, {received.size} bytes) does not match the event "
                 f"(sha256 {ref.sha256}, {ref.size} bytes)")  # fmt: skip
     media = Media(event_id=event_id, node=who.node, kind=ref.kind, filename=filename, key=key,
                   content_type=ref.content_type, sha256=ref.sha256, size=ref.size)  # fmt: skip
-    return _store(svc, who, received, media)
+    return await run_in_threadpool(_store, svc, who, received, media)
 
 
 @router.put("/api/uploads/snapshots/{camera}/{filename}", response_model=Stored, tags=["uploads"])
@@ -125,16 +134,17 @@ async def upload_snapshot(
         raise HTTPException(400, str(exc)) from None
     received = await _receive(request, svc, _limit(svc, content_length))
     if received.sha256 != x_content_sha256.lower():
-        _refuse(svc, who, received, key, f"body sha256 {received.sha256} does not match X-Content-SHA256")
-    with svc.db.session() as s:
-        existing = s.scalar(select(Media).where(Media.key == key))
+        await run_in_threadpool(
+            _refuse, svc, who, received, key, f"body sha256 {received.sha256} does not match X-Content-SHA256"
+        )
+    _, existing = await run_in_threadpool(_lookup, svc, key, None)
     if existing is not None:
         svc.media.discard(received)
         return Stored(media_id=existing.id, key=key, sha256=existing.sha256, size=existing.size,
                       detail="already stored")  # fmt: skip
     media = Media(event_id=None, node=who.node, kind="snapshot", filename=f"{camera}-{filename}", key=key,
                   content_type="image/jpeg", sha256=received.sha256, size=received.size)  # fmt: skip
-    return _store(svc, who, received, media)
+    return await run_in_threadpool(_store, svc, who, received, media)
 
 
 @router.get("/api/media/{media_id}", response_class=FileResponse, tags=["media"])

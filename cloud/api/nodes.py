@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from cloud.api.deps import require, service, user
 from cloud.api.visibility import visible
 from cloud.auth import Principal, Role
-from cloud.db import Camera, Node
+from cloud.db import Camera, Node, from_epoch
 from cloud.registry import RegistryError, add_node, revoke_node
 from cloud.service import CloudService
 
@@ -56,19 +56,15 @@ class NodeSecrets(BaseModel):
     note: str
 
 
-def _dt(t: float | None) -> datetime | None:
-    return None if t is None else datetime.fromtimestamp(t, UTC)
-
-
 def node_out(n: Node, cams: list[Camera], offline_after_s: float, now: float) -> NodeOut:
     fresh = n.last_seen_at is not None and now - n.last_seen_at <= offline_after_s
     online = n.revoked_at is None and n.state == "online" and fresh
     return NodeOut(
         id=n.id, site=n.site, description=n.description, online=online, state=n.state,
-        last_seen_at=_dt(n.last_seen_at), version=n.version, problems=n.problems or [], health=n.health,
+        last_seen_at=from_epoch(n.last_seen_at), version=n.version, problems=n.problems or [], health=n.health,
         revoked=n.revoked_at is not None,
         cameras=[CameraOut(name=c.name, building=c.building, online=bool(c.online) and online, health=c.health,
-                           updated_at=_dt(c.updated_at)) for c in cams],
+                           updated_at=from_epoch(c.updated_at)) for c in cams],
     )  # fmt: skip
 
 
