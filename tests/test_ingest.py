@@ -204,3 +204,28 @@ def test_three_workers_split_a_burst_without_loss_or_duplicates(cloud_env: Cloud
         assert sum(shares) >= len(ids) and all(n > 0 for n in shares), shares
     finally:
         svc.stop()
+
+
+def test_database_connections_cut_mid_ingest_lose_nothing(
+    cloud_env: CloudEnv, service: CloudService, edge1: Node_, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL drops every connection of the cloud (a restart or failover); the worker
+    retries the batch on a new connection and nothing is lost or acknowledged early."""
+    if cloud_env.db.is_sqlite:
+        pytest.skip("a server-side connection cut needs PostgreSQL")
+    admin = request.getfixturevalue("postgres_admin")
+    dbname = cloud_env.db.engine.url.database
+    first = [event() for _ in range(50)]
+    for e in first:
+        edge1.publish(e.model_dump_json())
+    wait_for(lambda: len(edge1.acked) == 50, what="first acks")
+    cut = admin.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        (dbname,),
+    ).fetchone()[0]
+    assert cut >= 1, "the cloud had no connection to cut"
+    second = [event() for _ in range(50)]
+    for e in second:
+        edge1.publish(e.model_dump_json())
+    wait_for(lambda: len(edge1.acked) == 100, 30, "acks after the cut")
+    assert {r.event_id for r in rows(cloud_env)} == {e.event_id for e in first + second}
