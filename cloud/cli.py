@@ -9,9 +9,15 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloud.config import CloudConfig, load_cloud_config
+
+if TYPE_CHECKING:
+    from cloud.db import Database
 from edge.yaml_source import ConfigError
 
 
@@ -25,12 +31,22 @@ def _load(path: str | None) -> CloudConfig:
         raise SystemExit(2) from None
 
 
-def _db(cfg: CloudConfig):
+@contextmanager
+def _db(cfg: CloudConfig) -> Iterator[Database]:
+    """The migrated database for one command; a registry or user error ends it with exit 1."""
+    from cloud.auth import AuthError
     from cloud.db import Database
+    from cloud.registry import RegistryError
 
     db = Database(cfg.database_url or "")
-    db.migrate()
-    return db
+    try:
+        db.migrate()
+        yield db
+    except (RegistryError, AuthError) as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        db.dispose()
 
 
 def _periodic(stop: threading.Event, every_s: float, fn, what: str) -> threading.Thread:
@@ -50,7 +66,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from cloud.api import create_app
-    from cloud.retention import sweep
     from cloud.service import CloudService
 
     cfg = _load(args.config)
@@ -61,7 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     svc = CloudService(cfg)
     svc.start_ingest()
     stop = threading.Event()
-    _periodic(stop, cfg.media.sweep_interval_s, lambda: sweep(svc.db, svc.media, cfg.media), "retention-sweep")
+    _periodic(stop, cfg.media.sweep_interval_s, svc.sweep_media, "retention-sweep")
     _periodic(stop, 600, svc.ts.maintain, "timeseries-maintenance")
     try:
         uvicorn.run(create_app(svc), host=cfg.http.host, port=cfg.http.port, log_level="info", access_log=False)
@@ -73,16 +88,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     cfg = _load(args.config)
-    _db(cfg).dispose()
+    with _db(cfg):
+        pass
     print(f"database at head: {cfg.database_url}")
     return 0
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    from cloud.registry import RegistryError, add_node, list_nodes, revoke_node
+    from cloud.registry import add_node, list_nodes, revoke_node
 
-    db = _db(_load(args.config))
-    try:
+    with _db(_load(args.config)) as db:
         if args.action == "add":
             c = add_node(db, args.node, args.site, args.description or "")
             print(f"node {c.node_id} (site {c.site}) registered. These secrets are shown once:")
@@ -97,50 +112,33 @@ def cmd_nodes(args: argparse.Namespace) -> int:
             for n in list_nodes(db):
                 state = "revoked" if n.revoked_at else (n.state or "never seen")
                 print(f"{n.site:<16} {n.id:<24} {state:<10} {n.description}")
-    except RegistryError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    finally:
-        db.dispose()
     return 0
 
 
 def cmd_mosquitto_config(args: argparse.Namespace) -> int:
-    from cloud.registry import RegistryError, write_mosquitto_files
+    from cloud.registry import write_mosquitto_files
 
     cfg = _load(args.config)
     user = cfg.broker.username or "gridwatch-cloud"
     if cfg.broker.password is None:
         print("broker.password is not set: the cloud needs its own MQTT password in the config", file=sys.stderr)
         return 2
-    db = _db(cfg)
-    try:
+    with _db(cfg) as db:
         paths = write_mosquitto_files(db, Path(args.out), {user: cfg.broker.password.get_secret_value()},
                                       cfg.broker.topic_prefix)  # fmt: skip
-    except RegistryError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    finally:
-        db.dispose()
     print("wrote " + " and ".join(str(p) for p in paths) + "; reload Mosquitto (kill -HUP) to apply")
     return 0
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from cloud.auth import AuthError, Role, create_user
+    from cloud.auth import Role, create_user
 
-    db = _db(_load(args.config))
-    try:
+    with _db(_load(args.config)) as db:
         password = os.environ.get(args.password_env, "") if args.password_env else ""
         if not password:
             password = getpass.getpass(f"password for {args.username}: ")
         create_user(db, args.username, password, Role(args.role), args.grid or [], args.display_name or "")
         print(f"user {args.username} ({args.role}) created")
-    except AuthError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    finally:
-        db.dispose()
     return 0
 
 

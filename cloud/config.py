@@ -43,7 +43,6 @@ class IngestConfig(Section):
 class HttpConfig(Section):
     host: str = Field("127.0.0.1", description="Address the API listens on; `0.0.0.0` behind a reverse proxy.")
     port: int = Field(8080, ge=1, le=65535, description="API port.")
-    public_url: str | None = Field(None, description="URL users reach the console at; used in alert links.")
 
 
 class EmbeddedTimeseriesConfig(Section):

@@ -215,7 +215,6 @@ class Database:
     """Engine plus session factory; one per process, shared by the API and ingest workers."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
         self.engine = make_engine(url)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,6 @@ class BatchResult:
     points: list[Point] = field(default_factory=list)
     new_events: list[str] = field(default_factory=list)
     stored_events: int = 0
-    dead: int = 0
 
 
 class NodeDirectory:
@@ -203,7 +202,6 @@ class Ingestor:
             ack_topic = topic.rsplit("/", 1)[0] + "/ack"
             result.acks[ack_topic].append(AckedRevision(event_id=event.event_id, revision=event.revision))
         result.stored_events = len(events)
-        result.dead = len(dead)
         new = set(result.new_events)
         result.points.extend(
             Point(
@@ -241,14 +239,12 @@ class Ingestor:
                     s.add(DeadLetter(topic=msg.topic[:300], reason=reason[:500], size=len(msg.payload),
                                      payload=msg.payload))  # fmt: skip
                 self.metrics.dead_letters.labels("database").inc()
-                total.dead += 1
                 continue
             for topic, acked in one.acks.items():
                 total.acks[topic].extend(acked)
             total.points.extend(one.points)
             total.new_events.extend(one.new_events)
             total.stored_events += one.stored_events
-            total.dead += one.dead
         return total
 
     def _store_events(self, s: Session, items: Iterable[tuple[Event, bytes, str]], now: float) -> list[str]:
@@ -358,12 +354,10 @@ class IngestWorker:
         cfg: CloudConfig,
         ingestor: Ingestor,
         index: int = 0,
-        on_stored: Callable[[BatchResult], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.ingestor = ingestor
         self.name = f"{cfg.ingest.client_id}-{index}"
-        self.on_stored = on_stored
         self.metrics = ingestor.metrics
         self.connected = threading.Event()
         self.stored_total = 0
@@ -468,5 +462,3 @@ class IngestWorker:
             if msg.qos and msg.generation == generation:
                 self.client.ack(msg.mid, msg.qos)
         self.stored_total += result.stored_events
-        if self.on_stored:
-            self.on_stored(result)

@@ -25,7 +25,6 @@ from cloud.api import create_app
 from cloud.auth import Role, create_user, login
 from cloud.db import AuditEntry, EventRow, Media
 from cloud.ingest import Incoming
-from cloud.retention import sweep
 from cloud.service import CloudService
 from contract import Event, EventType, MediaRef, Origin, Phase, ThrownDetails, new_event_id
 from edge.devbroker import free_port
@@ -216,7 +215,8 @@ def test_retention_spares_open_and_evidence_events(api: Api, tmp_path: Path) -> 
         assert api.node_put(f"/api/uploads/{e.event_id}/clip.mp4", CLIP).status_code == 200
     with api.env.db.session.begin() as s:
         s.get(EventRow, kept.event_id).evidence = True
-    assert sweep(api.env.db, api.svc.media, api.svc.cfg.media) == 1
+    assert api.svc.sweep_media() == 1
+    assert api.svc.metrics.registry.get_sample_value("gridwatch_media_deleted_total") == 1
     with api.env.db.session() as s:
         gone = {m.event_id for m in s.scalars(select(Media).where(Media.deleted_at.is_not(None)))}
         left = s.scalars(select(Media).where(Media.deleted_at.is_(None))).all()
