@@ -50,7 +50,13 @@ class ClipJob:
         return min(self.end_t if self.end_t is not None else self.deadline_t, self.deadline_t) + self.post_s
 
     def feed(self, pkt: StoredPacket) -> bool:
-        """Add a packet; True once the clip has all it needs (plus the reorder lookahead)."""
+        """Add a packet; True once the clip has all it needs (plus the reorder lookahead).
+
+        The reader appends a packet to the ring before it feeds it to the jobs, so a job made
+        from the ring in between (a detection on another thread) already holds that packet:
+        it is skipped, since a packet muxed twice makes the MP4 writer fail (equal DTS)."""
+        if any(pkt is held for held in self.packets[-2:]):
+            return False
         self.packets.append(pkt)
         return pkt.t >= self.due_t() + REORDER_LOOKAHEAD_S
 

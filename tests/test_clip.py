@@ -29,12 +29,11 @@ def record(source: Path, event_t: float, pre_s: float, post_s: float, out: Path,
         ring.append(pkt)
         if job is None and pkt.t >= event_t:
             assert session.template is not None
+            # made between append and feed, as a detection on another thread may: holds pkt already
             job = ClipJob(
                 "E", event_t, event_t + 60, post_s, session.template, ring.since(event_t - pre_s), end_t=event_t
             )
-            if job.packets[-1] is not pkt:
-                job.packets.append(pkt)
-        elif job is not None and job.feed(pkt):
+        if job is not None and job.feed(pkt):
             break
     assert job is not None
     packets = job.final_packets()
