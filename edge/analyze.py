@@ -28,13 +28,17 @@ class FileReport:
     duration_s: float
 
 
-def event_json(det: Detection) -> dict[str, Any]:
+def event_json(det: Detection, alarm_t: float | None = None) -> dict[str, Any]:
+    """`alarm_s` is when the event was raised (the frame that confirmed it), which for a
+    thrown object comes after `start_s`, its release."""
     out: dict[str, Any] = {
         "type": det.type.value,
         "start_s": round(det.start_t, 3),
         "end_s": round(det.end_t, 3) if det.end_t is not None else None,
         "confidence": round(det.confidence, 3),
     }
+    if alarm_t is not None:
+        out["alarm_s"] = round(alarm_t, 3)
     if det.thrown is not None:
         o = det.thrown.origin
         out["origin"] = {"floor": o.floor, "unit": o.unit, "x": round(o.x, 1), "y": round(o.y, 1)}
@@ -50,6 +54,7 @@ def analyze_file(cfg: CameraConfig, source: str, progress: TextIO | None = None)
     """Events of one file: the final state of each detector event, in start order."""
     session = Session(source, realtime=False, loop=False)
     final: dict[str, Detection] = {}  # the latest revision of each detector event wins
+    raised: dict[str, float] = {}  # media time each event was first reported
     index, t = 0, 0.0
     try:
         width, height = session.size
@@ -60,17 +65,19 @@ def analyze_file(cfg: CameraConfig, source: str, progress: TextIO | None = None)
                 t = decoded.t
                 for det in feed.process(decoded.frame, index, t, EPOCH + timedelta(seconds=t)):
                     final[det.key] = det
+                    raised.setdefault(det.key, t)
                 index += 1
                 if progress is not None and index % 25 == 0:
                     pct = f"{100 * index / total:5.1f}%" if total else ""
                     progress.write(f"\ranalyze {cfg.name}: frame {index} {pct} t={t:.1f}s")
         for det in feed.finish(t):
             final[det.key] = det
+            raised.setdefault(det.key, t)
         if progress is not None:
             progress.write("\n")
     finally:
         session.close()
-    events = sorted((event_json(d) for d in final.values()), key=lambda e: e["start_s"])
+    events = sorted((event_json(d, raised[k]) for k, d in final.items()), key=lambda e: e["start_s"])
     return FileReport(events, index, t + 1 / session.fps if index else 0.0)
 
 

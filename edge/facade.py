@@ -55,6 +55,15 @@ class Facade:
         pt = cv2.perspectiveTransform(np.array([[[u, v]]], dtype=np.float64), self._to_image)
         return float(pt[0, 0, 0]), float(pt[0, 0, 1])
 
+    def to_uv_many(self, xy: np.ndarray) -> np.ndarray:
+        """(N, 2) image points -> (N, 2) facade (u, v)."""
+        pts = np.asarray(xy, dtype=np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, self._to_facade).reshape(-1, 2)
+
+    def storeys_up(self, xy: np.ndarray) -> np.ndarray:
+        """Height of image points above the bottom edge, in storeys (for physics in metres)."""
+        return (1.0 - self.to_uv_many(xy)[:, 1]) * self.storeys
+
     def locate(self, x: float, y: float) -> FacadePosition:
         """Floor and unit of an image point; None where it lies clearly off the facade."""
         u, v = self.to_uv(x, y)

@@ -1,0 +1,492 @@
+"""Thrown and falling objects (高空抛物): small fast things that fall like things fall.
+
+Classical and CPU-first, after the pipelines that work in the field (FIELD_NOTES §2):
+
+1. Foreground over the facade region only: the current frame differs from both the frame
+   two and the frame four before it (min of two lagged differences), thresholded at a
+   multiple of the measured noise. The min removes the "ghost" an object leaves where it
+   was; a night ember's streak is a blob like any other.
+2. Blobs from connected components, kept if their size fits an object at that height of
+   the facade (an insect at the lens is far too big). A frame with too many blobs or too
+   much changed area is a global change (rain burst, shake, exposure or IR switch) and is
+   not used for tracking.
+3. Tracks by distance to a gravity-aware prediction (x linear, y quadratic), never IoU: a
+   small object late in its fall moves many times its own size per frame.
+4. A track is a throw only when, in facade metres, it falls with an acceleration in the
+   band gravity allows (or, for light dense things like a cigarette butt that reach
+   terminal speed within a metre, falls straight at a speed no leaf or snowflake reaches,
+   and not in rain), fits the quadratic well, moves mostly down, has fallen the configured
+   storeys from its release point, and drifts sideways less than it falls.
+
+The release is extrapolated back to zero vertical speed and mapped through the facade
+calibration to floor and unit (edge.trajectory, edge.facade).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from contract import EventType, Origin, ThrownDetails
+from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, register
+from edge.facade import Facade
+from edge.trajectory import FallFit, G, fit_fall, fit_line, predict
+
+LAGS = (2, 4)  # frames; see the module docstring
+MAX_TRACKS = 300
+TRAJECTORY_POINTS = 64
+
+
+class ThrownExpert(BaseModel):
+    """Overrides of what `sensitivity` sets; leave unset unless the benchmark says otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold_sigma: float | None = Field(
+        None, gt=0, description="Foreground threshold in noise standard deviations (sensitivity 5: 4.5)."
+    )
+    min_threshold: int = Field(6, ge=1, le=255, description="Foreground threshold floor, grey levels.")
+    min_area_px: int | None = Field(None, ge=1, description="Smallest blob kept, px at analysis size (sens. 5: 2).")
+    max_object_storeys: float = Field(
+        0.7,
+        gt=0,
+        le=5,
+        description="Largest blob side as a share of one storey's height there (insects at the lens are bigger).",
+    )
+    min_points: int | None = Field(None, ge=4, description="Observations before a track can be a throw (sens. 5: 8).")
+    min_r2: float | None = Field(None, ge=0, le=1, description="Quadratic fit quality R^2 required (sens. 5: 0.94).")
+    accel_band_g: tuple[float, float] | None = Field(
+        None, description="Downward acceleration accepted, as multiples of g (sens. 5: [0.3, 1.8])."
+    )
+    terminal_speed_mps: float | None = Field(
+        3.5,
+        gt=0,
+        description="A straight fall at least this fast (m/s) counts without visible acceleration (cigarette butts); null turns the rule off.",
+    )
+    max_blobs: int = Field(
+        64, ge=1, description="More blobs than this in a frame is a global change; the frame is skipped."
+    )
+    max_changed_fraction: float = Field(
+        0.03, gt=0, le=1, description="More changed area than this share of the region is a global change."
+    )
+    max_missed_frames: int = Field(
+        5, ge=0, le=25, description="Frames a track may go unseen (behind a slab, lost in noise)."
+    )
+    region_margin_storeys: float = Field(
+        1.0, ge=0, le=10, description="The analysed region is the facade grown by this many storeys on each side."
+    )
+
+
+class ThrownConfig(BaseModel):
+    """Thrown and falling objects from the facade (高空抛物): floor and unit of the release."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sensitivity: int = Field(
+        5,
+        ge=1,
+        le=10,
+        description="1 (fewest false alarms) to 10 (smallest, faintest objects); one knob for installers.",
+    )
+    min_fall_floors: float = Field(
+        2.0, ge=0.5, le=30, description="Alarm once the object has fallen this many storeys from its release point."
+    )
+    storey_m: float = Field(3.0, gt=1.5, le=8, description="Storey height of the building, metres (scales gravity).")
+    process_width: int | None = Field(
+        None,
+        ge=320,
+        le=8192,
+        description="Analyse frames scaled to this width; null = native (best for small objects).",
+    )
+    uncalibrated_storeys: int = Field(
+        15, ge=1, le=300, description="Without a facade calibration, assume the image height spans this many storeys."
+    )
+    expert: ThrownExpert = Field(default_factory=ThrownExpert, description="Fine-grained thresholds.")
+
+
+def _by_sensitivity(s: int, low: float, mid: float, high: float) -> float:
+    """Piecewise-linear: sensitivity 1 -> low, 5 -> mid, 10 -> high."""
+    if s <= 5:
+        return low + (mid - low) * (s - 1) / 4
+    return mid + (high - mid) * (s - 5) / 5
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    sigma: float
+    min_area: int
+    min_points: int
+    min_r2: float
+    accel_lo: float  # m/s^2
+    accel_hi: float
+
+    @classmethod
+    def of(cls, cfg: ThrownConfig) -> Thresholds:
+        s, e = cfg.sensitivity, cfg.expert
+        band = e.accel_band_g or (_by_sensitivity(s, 0.45, 0.3, 0.2), 1.8)
+        return cls(
+            sigma=e.threshold_sigma or _by_sensitivity(s, 6.0, 4.5, 3.2),
+            min_area=e.min_area_px or round(_by_sensitivity(s, 3, 2, 1)),
+            min_points=e.min_points or round(_by_sensitivity(s, 12, 8, 6)),
+            min_r2=e.min_r2 if e.min_r2 is not None else _by_sensitivity(s, 0.97, 0.94, 0.88),
+            accel_lo=band[0] * G,
+            accel_hi=band[1] * G,
+        )
+
+
+@dataclass
+class Blob:
+    x: float  # analysis px, full analysis frame
+    y: float
+    area: float
+    w: int
+    h: int
+
+
+@dataclass
+class Track:
+    id: int
+    t: list[float] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    area: list[float] = field(default_factory=list)
+    misses: int = 0
+    key: str | None = None  # set once confirmed as a throw
+    release: tuple[float, float, float] | None = None  # t, x, y (analysis px) once confirmed
+
+    def add(self, t: float, b: Blob) -> None:
+        self.t.append(t)
+        self.x.append(b.x)
+        self.y.append(b.y)
+        self.area.append(b.area)
+        self.misses = 0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    fit: FallFit
+    release_t: float
+    release_h: float  # metres above the facade's bottom edge
+    fallen_m: float
+    kind: str  # "accelerating" | "terminal"
+
+
+@register
+class ThrownDetector(Detector):
+    """Thrown and falling objects from the facade (高空抛物): floor and unit of the release."""
+
+    type_name = "thrown"
+    config_cls = ThrownConfig
+
+    def __init__(self, config: ThrownConfig, camera: CameraContext) -> None:
+        super().__init__(config, camera)
+        self.cfg = config
+        self.th = Thresholds.of(config)
+        width = min(config.process_width or camera.width, camera.width)
+        self.scale = width / camera.width
+        self.size = (width, round(camera.height * self.scale))
+        self.calibrated = camera.facade is not None
+        self.facade = camera.facade or Facade(
+            [(0, 0), (camera.width, 0), (camera.width, camera.height), (0, camera.height)],
+            (1, config.uncalibrated_storeys),
+        )
+        self._region, self._crop = self._build_region()
+        self._region_px = max(1, cv2.countNonZero(self._region))
+        self._storey_px = self._storey_rows()
+        self._history: deque[np.ndarray] = deque(maxlen=max(LAGS) + 1)
+        self._tracks: list[Track] = []
+        self._ids = itertools.count(1)
+        self._rain = 0.0  # running count of rain-like streaks per frame
+        self.skipped_frames = 0
+
+    @property
+    def frame_request(self) -> FrameRequest:
+        return FrameRequest(width=self.size[0] if self.scale < 1 else None, gray=True)
+
+    # setup -------------------------------------------------------------------------------
+    def _build_region(self) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """Facade quad grown by the margin, minus ignore masks, in analysis px; and its bounding box."""
+        w, h = self.size
+        m = self.cfg.expert.region_margin_storeys / self.facade.storeys
+        quad = [self.facade.to_image(u, v) for u, v in ((-m, -m), (1 + m, -m), (1 + m, 1 + m), (-m, 1 + m))]
+        if not self.calibrated:
+            quad = [(0, 0), (self.camera.width, 0), (self.camera.width, self.camera.height), (0, self.camera.height)]
+        region = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(region, [np.round(np.array(quad) * self.scale).astype(np.int32)], 255)
+        if self.camera.ignore_mask is not None:
+            ignore = cv2.resize(self.camera.ignore_mask, (w, h), interpolation=cv2.INTER_NEAREST)
+            region[ignore > 0] = 0
+        x, y, bw, bh = cv2.boundingRect(region)
+        if bw == 0 or bh == 0:
+            raise ValueError(f"camera {self.camera.name}: the facade region is empty (off the image or fully masked)")
+        return region[y : y + bh, x : x + bw].copy(), (x, y, bw, bh)
+
+    def _storey_rows(self) -> np.ndarray:
+        """Height of one storey in analysis px for each analysis row (perspective makes it vary)."""
+        rows = np.linspace(0, self.size[1] - 1, 24)
+        cx = self.camera.width / 2
+        px = [self.facade.floor_height_px(cx, r / self.scale) * self.scale for r in rows]
+        return np.interp(np.arange(self.size[1]), rows, np.maximum(px, 1.0))
+
+    # per frame -----------------------------------------------------------------------------
+    def process(self, frame: Frame) -> list[Detection]:
+        x0, y0, w, h = self._crop
+        crop = frame.image[y0 : y0 + h, x0 : x0 + w]
+        self._history.append(crop.copy())
+        if len(self._history) <= max(LAGS):
+            return []
+        blobs = self._blobs(crop)
+        out: list[Detection] = []
+        if blobs is None:
+            self.skipped_frames += 1
+            for tr in self._tracks:
+                tr.misses += 1
+        else:
+            self._associate(frame.t, blobs)
+            for tr in self._tracks:
+                if tr.key is None and tr.misses == 0:
+                    det = self._confirm(tr)
+                    if det is not None:
+                        out.append(det)
+        alive = []
+        for tr in self._tracks:
+            if tr.misses > self.cfg.expert.max_missed_frames:
+                if tr.release is not None:
+                    out.append(self._detection(tr, "end", self._final(tr)))
+            else:
+                alive.append(tr)
+        self._tracks = alive
+        return out
+
+    def finish(self, t: float) -> list[Detection]:
+        out = [self._detection(tr, "end", self._final(tr)) for tr in self._tracks if tr.release is not None]
+        self._tracks = []
+        return out
+
+    def _blobs(self, crop: np.ndarray) -> list[Blob] | None:
+        """Foreground blobs of this frame, or None when the frame is a global change."""
+        d1 = cv2.absdiff(crop, self._history[-1 - LAGS[0]])
+        d2 = cv2.absdiff(crop, self._history[-1 - LAGS[1]])
+        # Noise from the pixels that changed at all: H.264 repeats static blocks bit for bit,
+        # so most differences are exactly 0 and would hide the noise of re-coded blocks around
+        # anything that moves. Mean |difference| of Gaussian noise is 0.8 of its deviation.
+        d1m = cv2.bitwise_and(d1, self._region)
+        nonzero = cv2.countNonZero(d1m)
+        noise = cv2.sumElems(d1m)[0] / nonzero / 0.798 if nonzero else 0.0
+        thresh = max(self.cfg.expert.min_threshold, self.th.sigma * noise)
+        fg = cv2.threshold(cv2.min(d1, d2), thresh, 255, cv2.THRESH_BINARY)[1]
+        fg = cv2.bitwise_and(fg, self._region)
+        changed = cv2.countNonZero(fg)
+        if changed > self.cfg.expert.max_changed_fraction * self._region_px:
+            return None
+        n, _labels, stats, cents = cv2.connectedComponentsWithStats(fg, connectivity=8)
+        if n <= 1:
+            return []
+        stats, cents = stats[1:], cents[1:]
+        keep = stats[:, cv2.CC_STAT_AREA] >= self.th.min_area
+        if int(keep.sum()) > self.cfg.expert.max_blobs:
+            return None
+        x0, y0 = self._crop[:2]
+        blobs = []
+        streaks = 0
+        for (_bx, _by, bw, bh, area), (cx, cy) in zip(stats[keep], cents[keep], strict=True):
+            x, y = cx + x0, cy + y0
+            storey = self._storey_px[min(int(y), len(self._storey_px) - 1)]
+            if max(bw, bh) > self.cfg.expert.max_object_storeys * storey + 4:
+                continue
+            if bh >= 3 * bw and bh >= 4:
+                streaks += 1
+            blobs.append(Blob(float(x), float(y), float(area), int(bw), int(bh)))
+        self._rain = 0.9 * self._rain + 0.1 * streaks
+        return blobs
+
+    def _associate(self, t: float, blobs: list[Blob]) -> None:
+        """Greedy nearest-first matching of blobs to tracks' gravity-aware predictions."""
+        pairs = []
+        for ti, tr in enumerate(self._tracks):
+            ys = self._storey_px[min(int(tr.y[-1]), len(self._storey_px) - 1)]
+            g_px = G / self.cfg.storey_m * ys
+            px, py = predict(np.array(tr.t), np.array(tr.x), np.array(tr.y), t, g_px)
+            n = len(tr.t)
+            step = math.hypot(px - tr.x[-1], py - tr.y[-1])
+            if n == 1:
+                gate = 0.5 * ys + 3
+            elif n == 2:
+                gate = 0.3 * ys + 0.3 * step + 3
+            else:
+                gate = 0.12 * ys + 0.25 * step + 3
+            gate *= 1 + tr.misses
+            for bi, b in enumerate(blobs):
+                dx, dy = b.x - px, b.y - py
+                if n == 1 and dy < -0.25 * gate:  # one point: it may only fall or drift
+                    continue
+                d = math.hypot(dx, dy)
+                if d <= gate:
+                    pairs.append((d / gate, ti, bi))
+        pairs.sort()
+        used_t: set[int] = set()
+        used_b: set[int] = set()
+        for _d, ti, bi in pairs:
+            if ti in used_t or bi in used_b:
+                continue
+            used_t.add(ti)
+            used_b.add(bi)
+            self._tracks[ti].add(t, blobs[bi])
+        for ti, tr in enumerate(self._tracks):
+            if ti not in used_t:
+                tr.misses += 1
+        for bi, b in enumerate(blobs):
+            if bi not in used_b and len(self._tracks) < MAX_TRACKS:
+                tr = Track(next(self._ids))
+                tr.add(t, b)
+                self._tracks.append(tr)
+
+    # physics -------------------------------------------------------------------------------
+    def _source_xy(self, tr: Track) -> np.ndarray:
+        return np.stack([tr.x, tr.y], 1) / self.scale
+
+    def judge(self, tr: Track, final: bool = False) -> Verdict | str:
+        """Is this track a thrown object? The verdict, or why not (for installers tuning a camera)."""
+        n = len(tr.t)
+        if n < (4 if final else self.th.min_points):
+            return f"{n} points, need {self.th.min_points}"
+        t = np.array(tr.t)
+        xy = self._source_xy(tr)
+        storey_m = self.cfg.storey_m
+        h = self.facade.storeys_up(xy) * storey_m
+        fit = fit_fall(t, h)
+        if fit is None:
+            return "no fit"
+        release_t, release_h = fit.release(t[0], h[0])
+        fallen = release_h - h[-1]
+        verdict = Verdict(fit, release_t, release_h, fallen, "accelerating")
+        if final:
+            return verdict
+        if fit.drop < 0.5 * storey_m or fallen < self.cfg.min_fall_floors * storey_m:
+            return f"fell {fallen / storey_m:.1f} storeys ({fit.drop / storey_m:.1f} seen), need {self.cfg.min_fall_floors}"
+        if fit.r2 < self.th.min_r2:
+            return f"fit R2 {fit.r2:.3f} < {self.th.min_r2:.2f}"
+        top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
+        down = (np.diff(h[top:]) < 0).mean() if n - top > 2 else 0.0
+        if down < 0.8:
+            return f"only {down:.0%} of steps go down"
+        # sideways drift, in metres at the local scale, must stay below the fall
+        storey_px = float(np.mean([self.facade.floor_height_px(x, y) for x, y in xy[[0, -1]]]))
+        x_m = xy[:, 0] / storey_px * storey_m
+        side_m = abs(x_m[-1] - x_m[0])
+        if side_m > max(1.5, 0.8 * fit.drop):
+            return f"drifts {side_m:.1f} m sideways in a {fit.drop:.1f} m fall"
+        _, _, x_rms = fit_line(t, x_m)
+        if x_rms > 0.25 + 0.1 * fit.drop:
+            return f"zig-zags {x_rms:.2f} m about a straight line"  # flutter or flapping
+        if self.th.accel_lo <= fit.accel <= self.th.accel_hi and fit.accel > 3 * fit.accel_se:
+            return verdict
+        speed = self.cfg.expert.terminal_speed_mps
+        raining = self._rain > 2.0
+        if (
+            speed is not None
+            and not raining
+            and fit.speed_mean >= speed
+            and -0.2 * G <= fit.accel < self.th.accel_lo
+            and n >= self.th.min_points + 4
+            and fit.rms < 0.1 * storey_m
+        ):
+            return Verdict(fit, release_t, release_h, fallen, "terminal")
+        return (
+            f"acceleration {fit.accel / G:.2f} g (+-{fit.accel_se / G:.2f}) outside "
+            f"{self.th.accel_lo / G:.2f}-{self.th.accel_hi / G:.2f} g, mean speed {fit.speed_mean:.1f} m/s"
+            + (", raining" if raining else "")
+        )
+
+    def _confirm(self, tr: Track) -> Detection | None:
+        verdict = self.judge(tr)
+        if isinstance(verdict, str):
+            return None
+        # one object can leave two tracks (a ghost, a streak split by a slab): one event per release
+        for other in self._tracks:
+            if other.key is not None and other.release is not None:
+                ot, ox, oy = other.release
+                near = (
+                    math.hypot(ox - tr.x[0], oy - tr.y[0])
+                    < 1.5 * self._storey_px[min(int(oy), len(self._storey_px) - 1)]
+                )
+                if abs(ot - verdict.release_t) < 0.6 and near:
+                    tr.key = other.key  # suppressed for good; its end is reported by the other
+                    tr.release = None
+                    return None
+        tr.release = (verdict.release_t, tr.x[0], tr.y[0])
+        tr.key = f"thrown-{tr.id}"
+        return self._detection(tr, "new", verdict)
+
+    def _final(self, tr: Track) -> Verdict | None:
+        verdict = self.judge(tr, final=True)
+        return verdict if isinstance(verdict, Verdict) else None
+
+    def _detection(self, tr: Track, phase: str, verdict: Verdict | None) -> Detection:
+        t = np.array(tr.t)
+        xy = self._source_xy(tr)
+        if verdict is None:  # a confirmed track whose end is too short to refit: first point
+            release_t, fallen, conf = t[0], 0.0, 0.5
+            rx, ry = xy[0]
+        else:
+            release_t, fallen = verdict.release_t, verdict.fallen_m
+            u, _ = self.facade.to_uv(*xy[0])
+            v = 1.0 - verdict.release_h / (self.facade.storeys * self.cfg.storey_m)
+            rx, ry = self.facade.to_image(u, v)
+            conf = self._confidence(verdict, len(t))
+        where = self.facade.locate(rx, ry)
+        idx = np.unique(np.linspace(0, len(t) - 1, min(len(t), TRAJECTORY_POINTS)).round().astype(int))
+        thrown = ThrownDetails(
+            origin=Origin(
+                x=float(rx),
+                y=float(ry),
+                floor=where.floor if self.calibrated else None,
+                unit=where.unit if self.calibrated else None,
+            ),
+            trajectory=[(float(t[i] - release_t), float(xy[i, 0]), float(xy[i, 1])) for i in idx],
+            object_px=round(float(np.median(tr.area)) / self.scale**2, 1),
+            fall_floors=round(fallen / self.cfg.storey_m, 2),
+        )
+        return Detection(
+            key=tr.key or f"thrown-{tr.id}",
+            type=EventType.thrown_object,
+            phase=phase,
+            start_t=float(release_t),
+            end_t=float(t[-1]) if phase == "end" else None,
+            confidence=conf,
+            thrown=thrown,
+            note=f"{verdict.kind} fall, {verdict.fit.accel / G:.2f} g" if verdict else None,
+            draw=lambda img, th=thrown: draw_overlay(img, th, self.facade if self.calibrated else None),
+        )
+
+    def _confidence(self, v: Verdict, n: int) -> float:
+        """Fit quality, track length and closeness to free fall, each weighted, in [0, 1]."""
+        quality = min(1.0, max(0.0, (v.fit.r2 - 0.8) / 0.2))
+        length = min(1.0, n / 20)
+        gravity = max(0.0, 1.0 - abs(v.fit.accel / G - 1.0)) if v.kind == "accelerating" else 0.3
+        return round(0.5 * quality + 0.3 * length + 0.2 * gravity, 3)
+
+
+def draw_overlay(img: np.ndarray, thrown: ThrownDetails, facade: Facade | None) -> None:
+    """The path (red), the release point (yellow) and, when calibrated, the storey it came from."""
+    scale = max(1, round(img.shape[1] / 1280))
+    pts = np.array([[x, y] for _t, x, y in thrown.trajectory], np.float32)
+    o = thrown.origin
+    if facade is not None and o.floor is not None:
+        poly = facade.floor_polygon(o.floor, o.unit)
+        cv2.polylines(img, [np.round(poly).astype(np.int32)], True, (0, 220, 255), 2 * scale, cv2.LINE_AA)
+        label = f"{o.floor}F" + (f" unit {o.unit}" if o.unit else "")
+        org = (int(poly[:, 0].min()), int(poly[:, 1].min()) - 6 * scale)
+        cv2.putText(img, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (0, 0, 0), 4 * scale, cv2.LINE_AA)
+        cv2.putText(img, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (0, 220, 255), 2 * scale, cv2.LINE_AA)
+    if len(pts) >= 2:
+        cv2.polylines(img, [np.round(pts).astype(np.int32)], False, (0, 0, 255), 2 * scale, cv2.LINE_AA)
+    for x, y in pts:
+        cv2.circle(img, (round(x), round(y)), 2 * scale, (0, 0, 255), -1, cv2.LINE_AA)
+    cv2.circle(img, (round(o.x), round(o.y)), 7 * scale, (0, 255, 255), 2 * scale, cv2.LINE_AA)

@@ -1,0 +1,99 @@
+"""Physics of a falling object's track: the gravity fit and the release point.
+
+Pure functions on arrays, so they are tested on their own. Heights are metres above the
+calibrated facade's bottom edge (the facade mapping turns image points into them), times
+are seconds. A dropped object obeys h(t) = h_r - g/2 (t - t_r)^2 until drag matters, so
+a quadratic fit of h(t) gives its acceleration (close to g for anything dense) and its
+vertical speed at the first observation; the release is where that speed was zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+G = 9.81
+
+
+@dataclass(frozen=True)
+class FallFit:
+    accel: float  # downward acceleration, m/s^2 (g for a free fall, less with drag)
+    accel_se: float  # its standard error
+    v_first: float  # downward speed at the first observation, m/s (negative: still rising)
+    speed_mean: float  # mean downward speed over the track, m/s
+    r2: float  # coefficient of determination of the quadratic fit
+    rms: float  # residual RMS, m
+    drop: float  # observed fall, first to last point, m
+
+    def release(self, t_first: float, h_first: float) -> tuple[float, float]:
+        """Release time and height: back along the fall to zero vertical speed.
+
+        Uses g rather than the fitted acceleration: just after release the object is slow,
+        drag is negligible, and g is known exactly while the fit is noisy and biased low by
+        drag later in the fall. A track that starts rising (thrown upward) is released at its
+        first observation, as its apex is not the release."""
+        if self.v_first <= 0:
+            return t_first, h_first
+        return t_first - self.v_first / G, h_first + self.v_first**2 / (2 * G)
+
+
+def fit_fall(t: np.ndarray, h: np.ndarray) -> FallFit | None:
+    """Least-squares h = c0 + c1 s + c2 s^2 (s = t - t[0]); None for fewer than 4 points."""
+    t = np.asarray(t, float)
+    h = np.asarray(h, float)
+    n = len(t)
+    if n < 4 or np.ptp(t) <= 0:
+        return None
+    s = t - t[0]
+    a_mat = np.stack([np.ones(n), s, s * s], 1)
+    coef, _res, rank, _sv = np.linalg.lstsq(a_mat, h, rcond=None)
+    if rank < 3:
+        return None
+    resid = h - a_mat @ coef
+    ss_res = float(resid @ resid)
+    ss_tot = float(((h - h.mean()) ** 2).sum())
+    dof = max(1, n - 3)
+    sigma2 = ss_res / dof
+    cov = sigma2 * np.linalg.pinv(a_mat.T @ a_mat)
+    return FallFit(
+        accel=float(-2 * coef[2]),
+        accel_se=float(2 * np.sqrt(max(cov[2, 2], 0.0))),
+        v_first=float(-coef[1]),
+        speed_mean=float((h[0] - h[-1]) / (t[-1] - t[0])),
+        r2=1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0,
+        rms=float(np.sqrt(ss_res / n)),
+        drop=float(h[0] - h[-1]),
+    )
+
+
+def fit_line(t: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
+    """x = b0 + b1 (t - t[0]): intercept, slope and residual RMS (horizontal motion is linear)."""
+    t = np.asarray(t, float)
+    x = np.asarray(x, float)
+    s = t - t[0]
+    b1, b0 = np.polyfit(s, x, 1) if np.ptp(s) > 0 else (0.0, float(x.mean()))
+    rms = float(np.sqrt(np.mean((x - (b0 + b1 * s)) ** 2)))
+    return float(b0), float(b1), rms
+
+
+def predict(t: np.ndarray, x: np.ndarray, y: np.ndarray, t_next: float, gravity_px: float) -> tuple[float, float]:
+    """Where a track should be at t_next, in image px: x linear, y under constant acceleration.
+
+    Two points: constant velocity plus the gravity prior `gravity_px` (px/s^2 at that point).
+    More: x linear and y quadratic over the last 10 points, so a fast late fall is followed by
+    its own acceleration, not an IoU overlap that a small fast object never has."""
+    n = len(t)
+    if n == 1:
+        return float(x[-1]), float(y[-1])
+    if n == 2:
+        dt = t[1] - t[0]
+        vx, vy = (x[1] - x[0]) / dt, (y[1] - y[0]) / dt
+        s = t_next - t[1]
+        return float(x[1] + vx * s), float(y[1] + vy * s + 0.5 * gravity_px * s * s)
+    k = slice(-10, None)
+    tt = t[k] - t[k][-1]
+    s = t_next - t[k][-1]
+    px = np.polyfit(tt, x[k], 1)
+    py = np.polyfit(tt, y[k], 2)
+    return float(np.polyval(px, s)), float(np.polyval(py, s))
