@@ -45,6 +45,8 @@ def event_json(det: Detection, alarm_t: float | None = None) -> dict[str, Any]:
         out["trajectory"] = [[round(det.start_t + t, 3), round(x, 1), round(y, 1)] for t, x, y in det.thrown.trajectory]
         if det.thrown.object_px is not None:
             out["object_px"] = det.thrown.object_px
+    if det.note:
+        out["note"] = det.note
     if det.region is not None:
         out["bbox"] = [round(v, 1) for v in det.region.bbox]
     return out

@@ -40,6 +40,8 @@ from edge.trajectory import FallFit, G, fit_fall, fit_line, predict
 
 LAGS = (2, 4)  # frames; see the module docstring
 MAX_TRACKS = 300
+CLOSE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
 
 
@@ -53,11 +55,11 @@ class ThrownExpert(BaseModel):
     )
     min_threshold: int = Field(6, ge=1, le=255, description="Foreground threshold floor, grey levels.")
     min_area_px: int | None = Field(None, ge=1, description="Smallest blob kept, px at analysis size (sens. 5: 2).")
-    max_object_storeys: float = Field(
-        0.7,
+    max_object_m: float = Field(
+        0.8,
         gt=0,
-        le=5,
-        description="Largest blob side as a share of one storey's height there (insects at the lens are bigger).",
+        le=10,
+        description="Widest object, metres at the facade; a blob may be taller by its motion streak. Insects at the lens are far bigger.",
     )
     min_points: int | None = Field(None, ge=4, description="Observations before a track can be a throw (sens. 5: 8).")
     min_r2: float | None = Field(None, ge=0, le=1, description="Quadratic fit quality R^2 required (sens. 5: 0.94).")
@@ -256,7 +258,8 @@ class ThrownDetector(Detector):
                         out.append(det)
         alive = []
         for tr in self._tracks:
-            if tr.misses > self.cfg.expert.max_missed_frames:
+            # a young track is mostly noise: it gets one frame's grace, not max_missed_frames
+            if tr.misses > (self.cfg.expert.max_missed_frames if len(tr.t) >= 4 else 1):
                 if tr.release is not None:
                     out.append(self._detection(tr, "end", self._final(tr)))
             else:
@@ -283,6 +286,11 @@ class ThrownDetector(Detector):
         fg = cv2.threshold(cv2.min(d1, d2), thresh, 255, cv2.THRESH_BINARY)[1]
         fg = cv2.bitwise_and(fg, self._region)
         changed = cv2.countNonZero(fg)
+        if changed == 0:
+            return []
+        # join the fragments of one thing (a blurred insect breaks into dozens) so it is
+        # judged, and rejected, by its real size; isolated noise pixels stay what they are
+        fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, CLOSE_KERNEL)
         if changed > self.cfg.expert.max_changed_fraction * self._region_px:
             return None
         n, _labels, stats, cents = cv2.connectedComponentsWithStats(fg, connectivity=8)
@@ -293,12 +301,13 @@ class ThrownDetector(Detector):
         if int(keep.sum()) > self.cfg.expert.max_blobs:
             return None
         x0, y0 = self._crop[:2]
+        max_m = self.cfg.expert.max_object_m
         blobs = []
         streaks = 0
         for (_bx, _by, bw, bh, area), (cx, cy) in zip(stats[keep], cents[keep], strict=True):
             x, y = cx + x0, cy + y0
-            storey = self._storey_px[min(int(y), len(self._storey_px) - 1)]
-            if max(bw, bh) > self.cfg.expert.max_object_storeys * storey + 4:
+            px_per_m = self._storey_px[min(int(y), len(self._storey_px) - 1)] / self.cfg.storey_m
+            if bw > max_m * px_per_m + 3 or bh > (max_m + STREAK_M) * px_per_m + 3:
                 continue
             if bh >= 3 * bw and bh >= 4:
                 streaks += 1
@@ -321,7 +330,7 @@ class ThrownDetector(Detector):
                 gate = 0.3 * ys + 0.3 * step + 3
             else:
                 gate = 0.12 * ys + 0.25 * step + 3
-            gate *= 1 + tr.misses
+            gate *= 1 + 0.5 * tr.misses
             for bi, b in enumerate(blobs):
                 dx, dy = b.x - px, b.y - py
                 if n == 1 and dy < -0.25 * gate:  # one point: it may only fall or drift
@@ -372,6 +381,15 @@ class ThrownDetector(Detector):
             return f"fell {fallen / storey_m:.1f} storeys ({fit.drop / storey_m:.1f} seen), need {self.cfg.min_fall_floors}"
         if fit.r2 < self.th.min_r2:
             return f"fit R2 {fit.r2:.3f} < {self.th.min_r2:.2f}"
+        frames = (t[-1] - t[0]) * self.camera.fps + 1
+        if n < 0.5 * frames:
+            return f"seen in {n} of {frames:.0f} frames"
+        # in image px, a real object's centroid sits on its parabola to a pixel or two;
+        # a chain of noise blobs that happens to fall does not
+        rms_px = self._path_rms_px(t, xy, h)
+        limit = 2.5 + 0.15 * float(np.mean(np.hypot(np.diff(tr.x), np.diff(tr.y)))) / self.scale
+        if rms_px > limit:
+            return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
         top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
         down = (np.diff(h[top:]) < 0).mean() if n - top > 2 else 0.0
         if down < 0.8:
@@ -408,21 +426,34 @@ class ThrownDetector(Detector):
         verdict = self.judge(tr)
         if isinstance(verdict, str):
             return None
-        # one object can leave two tracks (a ghost, a streak split by a slab): one event per release
+        # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
+        # after a gap): one event per object, whichever way the two tracks meet
+        storey = self._storey_px[min(int(tr.y[-1]), len(self._storey_px) - 1)]
         for other in self._tracks:
-            if other.key is not None and other.release is not None:
-                ot, ox, oy = other.release
-                near = (
-                    math.hypot(ox - tr.x[0], oy - tr.y[0])
-                    < 1.5 * self._storey_px[min(int(oy), len(self._storey_px) - 1)]
-                )
-                if abs(ot - verdict.release_t) < 0.6 and near:
-                    tr.key = other.key  # suppressed for good; its end is reported by the other
-                    tr.release = None
-                    return None
+            if other is tr or other.release is None:
+                continue
+            ot, ox, oy = other.release
+            same_release = abs(ot - verdict.release_t) < 0.6 and math.hypot(ox - tr.x[0], oy - tr.y[0]) < 1.5 * storey
+            same_now = other.t[-1] == tr.t[-1] and math.hypot(other.x[-1] - tr.x[-1], other.y[-1] - tr.y[-1]) < storey
+            if same_release or same_now:
+                tr.key = other.key  # suppressed for good; the other reports the object
+                return None
         tr.release = (verdict.release_t, tr.x[0], tr.y[0])
         tr.key = f"thrown-{tr.id}"
         return self._detection(tr, "new", verdict)
+
+    def _path_rms_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray) -> float:
+        """RMS distance of the track from its fitted fall, in image px at each point.
+
+        Heights are fitted in facade metres (perspective bends an image-space parabola) and
+        converted back with the local scale; x gets a quadratic in time for the same reason.
+        The limit is then in the units of blob localisation: a real object's centroid sits
+        on its path to a pixel or two, a chain of noise blobs that happens to fall does not."""
+        s = t - t[0]
+        px_per_m = np.array([self.facade.floor_height_px(x, y) for x, y in xy]) / self.cfg.storey_m
+        rh = (h - np.polyval(np.polyfit(s, h, 2), s)) * px_per_m
+        rx = xy[:, 0] - np.polyval(np.polyfit(s, xy[:, 0], 2), s)
+        return float(np.sqrt(np.mean(rh * rh + rx * rx)))
 
     def _final(self, tr: Track) -> Verdict | None:
         verdict = self.judge(tr, final=True)
