@@ -276,12 +276,7 @@ class ThrownDetector(Detector):
         """Foreground blobs of this frame, or None when the frame is a global change."""
         d1 = cv2.absdiff(crop, self._history[-1 - LAGS[0]])
         d2 = cv2.absdiff(crop, self._history[-1 - LAGS[1]])
-        # Noise from the pixels that changed at all: H.264 repeats static blocks bit for bit,
-        # so most differences are exactly 0 and would hide the noise of re-coded blocks around
-        # anything that moves. Mean |difference| of Gaussian noise is 0.8 of its deviation.
-        d1m = cv2.bitwise_and(d1, self._region)
-        nonzero = cv2.countNonZero(d1m)
-        noise = cv2.sumElems(d1m)[0] / nonzero / 0.798 if nonzero else 0.0
+        noise = self._noise(d1)
         thresh = max(self.cfg.expert.min_threshold, self.th.sigma * noise)
         fg = cv2.threshold(cv2.min(d1, d2), thresh, 255, cv2.THRESH_BINARY)[1]
         fg = cv2.bitwise_and(fg, self._region)
@@ -314,6 +309,22 @@ class ThrownDetector(Detector):
             blobs.append(Blob(float(x), float(y), float(area), int(bw), int(bh)))
         self._rain = 0.9 * self._rain + 0.1 * streaks
         return blobs
+
+    def _noise(self, d1: np.ndarray) -> float:
+        """Standard deviation of frame-to-frame noise, from the pixels that changed at all.
+
+        H.264 repeats static blocks bit for bit, so most differences are exactly 0 and a
+        plain mean would hide the noise of the re-coded blocks around anything that moves.
+        The mean of the non-zero differences, leaving out their top 1 % (where anything that
+        moves sits), is that noise; when under 1 % of the region changed there is no noise
+        worth measuring. The mean |difference| of Gaussian noise is 0.8 of its deviation."""
+        hist = cv2.calcHist([d1], [0], self._region, [256], [0, 256]).ravel()[1:]
+        nonzero = hist.sum()
+        if nonzero < 0.01 * self._region_px:
+            return 0.0
+        cut = int(np.searchsorted(np.cumsum(hist), 0.99 * nonzero)) + 1
+        values = np.arange(1, cut + 1)
+        return float((hist[:cut] * values).sum() / hist[:cut].sum()) / 0.798
 
     def _associate(self, t: float, blobs: list[Blob]) -> None:
         """Greedy nearest-first matching of blobs to tracks' gravity-aware predictions."""

@@ -1,0 +1,124 @@
+"""Physics of the thrown-object detector: the fall fit, the release point, the prediction that
+tracking uses, and association of a small fast object among distractors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.detectors import CameraContext, Frame
+from edge.detectors.thrown import ThrownConfig, ThrownDetector
+from edge.facade import Facade
+from edge.trajectory import G, fit_fall, fit_line, predict
+
+FPS = 25
+
+
+def free_fall(h0: float, t_release: float, t: np.ndarray, v_up: float = 0.0) -> np.ndarray:
+    s = t - t_release
+    return h0 + v_up * s - 0.5 * G * s * s
+
+
+def test_free_fall_gives_g_and_the_release_point_exactly() -> None:
+    # first seen 0.3 s after release, as lagged differencing first sees a slow object
+    t = 10.3 + np.arange(20) / FPS
+    fit = fit_fall(t, free_fall(30.0, 10.0, t))
+    assert fit.accel == pytest.approx(G, rel=1e-6)
+    assert fit.r2 == pytest.approx(1.0)
+    t_r, h_r = fit.release(t[0], free_fall(30.0, 10.0, t)[0])
+    assert t_r == pytest.approx(10.0, abs=1e-6)
+    assert h_r == pytest.approx(30.0, abs=1e-6)
+
+
+def test_upward_throw_is_released_at_its_first_observation() -> None:
+    t = 5.0 + np.arange(25) / FPS
+    h = free_fall(20.0, 5.0, t, v_up=3.0)
+    fit = fit_fall(t, h)
+    assert fit.v_first < 0  # rising when first seen
+    assert fit.release(t[0], h[0]) == (t[0], h[0])
+    assert fit.accel == pytest.approx(G, rel=1e-6)
+
+
+def test_noisy_track_still_names_the_storey() -> None:
+    rng = np.random.default_rng(3)
+    t = 2.25 + np.arange(16) / FPS
+    h = free_fall(25.5, 2.0, t) + rng.normal(0, 0.05, len(t))  # 5 cm of centroid noise
+    fit = fit_fall(t, h)
+    _t_r, h_r = fit.release(t[0], h[0])
+    assert abs(h_r - 25.5) < 1.0  # well inside one 3 m storey
+    assert 0.6 * G < fit.accel < 1.4 * G
+
+
+def test_terminal_velocity_has_no_acceleration() -> None:
+    t = np.arange(30) / FPS
+    fit = fit_fall(t, 40.0 - 1.5 * t)  # a leaf at 1.5 m/s
+    assert abs(fit.accel) < 1e-6
+    assert fit.speed_mean == pytest.approx(1.5)
+    t_r, h_r = fit.release(t[0], 40.0)  # back to rest under g: 0.15 s and 11 cm earlier
+    assert (t_r, h_r) == (pytest.approx(-1.5 / G), pytest.approx(40 + 1.5**2 / (2 * G)))
+    assert fit_fall(t[:3], t[:3]) is None  # too few points
+
+
+def test_line_fit_and_prediction() -> None:
+    t = np.arange(8) / FPS
+    b0, b1, rms = fit_line(t, 100 + 12 * t)
+    assert (b0, b1) == (pytest.approx(100), pytest.approx(12))
+    assert rms == pytest.approx(0, abs=1e-9)
+    x, y = 50 + 40 * t, 10 + 0.5 * 600 * t * t
+    px, py = predict(t, x, y, 8 / FPS, gravity_px=600)
+    assert px == pytest.approx(50 + 40 * 8 / FPS)
+    assert py == pytest.approx(10 + 300 * (8 / FPS) ** 2)
+    # two points: constant velocity plus the gravity prior
+    px, py = predict(t[:2], x[:2], np.array([10.0, 12.0]), 2 / FPS, gravity_px=625)
+    assert py == pytest.approx(12 + 2 + 0.5 * 625 / FPS**2)
+
+
+def test_facade_heights_follow_the_storeys() -> None:
+    f = Facade([[220, 50], [420, 50], [600, 470], [40, 470]], (3, 18), ["01", "02"])
+    top, bottom = f.storeys_up(np.array([[320, 50], [320, 470]]))
+    assert top == pytest.approx(16) and bottom == pytest.approx(0, abs=1e-9)
+    x, y = f.to_image(0.25, 1 - 10.5 / 16)  # middle of the 11th storey up, left unit
+    where = f.locate(x, y)
+    assert (where.floor, where.unit) == (13, "01")
+
+
+def render_fall(n_frames: int, distractors: bool) -> list[np.ndarray]:
+    """A 3 px dark object dropped from rest on a flat grey wall, 40 px per storey (3 m)."""
+    px_per_m = 40 / 3
+    frames = []
+    rng = np.random.default_rng(5)
+    for k in range(n_frames):
+        img = np.full((720, 400), 170, np.uint8)
+        s = (k - 10) / FPS
+        if s >= 0:
+            y = 60 + 0.5 * G * s * s * px_per_m
+            cv2.circle(img, (200, round(y)), 2, 40, -1)
+        if distractors:  # swinging laundry beside the path, and flicker
+            cv2.rectangle(img, (180 + round(8 * np.sin(k / 3)), 300), (190 + round(8 * np.sin(k / 3)), 330), 90, -1)
+            if rng.random() < 0.3:
+                cv2.circle(img, (int(rng.integers(20, 380)), int(rng.integers(20, 700))), 2, 60, -1)
+        frames.append(img)
+    return frames
+
+
+@pytest.mark.parametrize("distractors", [False, True])
+def test_a_fast_small_object_is_tracked_to_its_floor(distractors: bool) -> None:
+    facade = Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"])
+    ctx = CameraContext("cam", 400, 720, FPS, facade, None)
+    det = ThrownDetector(ThrownConfig(), ctx)
+    found = []
+    for k, img in enumerate(render_fall(60, distractors)):
+        found += det.process(Frame(k, k / FPS, datetime.now(UTC), img, 1.0))
+    found += det.finish(60 / FPS)
+    new = [d for d in found if d.phase == "new"]
+    assert len(new) == 1, [d.note for d in found]
+    origin = new[0].thrown.origin
+    # released at y=60 px: storey 18 spans 0-40 px, storey 17 40-80 px
+    assert origin.floor == 17 and origin.unit == "02"
+    assert new[0].start_t == pytest.approx(10 / FPS, abs=0.1)
+    assert [d.phase for d in found if d.key == new[0].key] == ["new", "end"]
+    end = found[-1]
+    assert end.thrown.fall_floors > 2 and len(end.thrown.trajectory) <= 64
