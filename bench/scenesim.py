@@ -73,6 +73,7 @@ class SceneSpec:
     shake_px: float = 0.0  # camera shake amplitude in px
     throws: int = 4  # thrown objects, spread over the clip
     objects: tuple[str, ...] = ()  # draw throws from these; () = by light (embers at night)
+    styles: tuple[str, ...] = ("drop", "drop", "toss", "toss", "up")  # drawn evenly from this list
     confusers: tuple[str, ...] = ()
     floors: int = 18
     units: tuple[str, ...] = ("01", "02", "03")
@@ -335,13 +336,19 @@ def plan_throws(spec: SceneSpec, cam: Camera, facade: Facade, calib: dict, rng: 
         size, vt, _, _ = OBJECTS[name]
         size *= rng.uniform(0.8, 1.25)
         floor = int(rng.integers(max(lo + 3, 4), hi + 1))  # at least 2 storeys above the calibrated bottom
-        balcony = [b for b in facade.balconies if b[0] == floor]
+        # only balconies the camera sees: a throw out of the picture is no test
+        balcony = [
+            b
+            for b in facade.balconies
+            if b[0] == floor and 0.05 * spec.width < cam.project(np.array([b[2], b[3], 1.0]))[0] < 0.95 * spec.width
+        ] or [b for b in facade.balconies if b[0] == floor]
         _, unit, xc, slab = balcony[int(rng.integers(len(balcony)))]
         p0 = np.array([xc + rng.uniform(-2, 2), slab + rng.uniform(1.0, 1.3), rng.uniform(0.8, 1.4)])
-        style = rng.random()
-        if style < 0.5:  # dropped or flicked over the railing
+        r = rng.random()
+        style = spec.styles[min(int(r * len(spec.styles)), len(spec.styles) - 1)]
+        if style == "drop":  # dropped or flicked over the railing
             v0 = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(0.2, 1.0)])
-        elif style < 0.85:  # tossed out
+        elif style == "toss":  # tossed out
             v0 = np.array([rng.uniform(-1.5, 1.5), rng.uniform(-0.5, 1.5), rng.uniform(1.0, 3.0)])
         else:  # thrown up and out
             v0 = np.array([rng.uniform(-2, 2), rng.uniform(1.5, 4.0), rng.uniform(1.5, 4.0)])
@@ -366,6 +373,7 @@ def plan_throws(spec: SceneSpec, cam: Camera, facade: Facade, calib: dict, rng: 
                 truth={
                     "id": i,
                     "object": name,
+                    "style": style,
                     "release_t": round(release_t, 3),
                     "floor": floor,
                     "unit": unit,
@@ -594,7 +602,7 @@ def render(spec: SceneSpec, out_dir: Path, name: str = "scene") -> dict:
         stream = out.add_stream("libx264", rate=spec.fps)
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         stream.bit_rate = spec.bitrate or default_bitrate(spec)
-        stream.options = {"preset": "superfast", "g": str(2 * spec.fps), "sc_threshold": "0"}
+        stream.options = {"preset": "superfast", "threads": "2", "g": str(2 * spec.fps), "sc_threshold": "0"}
         for n in range(int(spec.seconds * spec.fps)):
             t = n / spec.fps
             img = background.copy()
