@@ -104,7 +104,7 @@ class Camera:
     def __init__(self, spec: SceneSpec) -> None:
         self.w, self.h = spec.width, spec.height
         self.f = (spec.width / 2) / math.tan(math.radians(spec.hfov_deg) / 2)
-        self.c = np.array([spec.units.__len__() * spec.unit_width_m / 2, spec.camera_height_m, spec.distance_m])
+        self.c = np.array([len(spec.units) * spec.unit_width_m / 2, spec.camera_height_m, spec.distance_m])
         th = math.radians(spec.tilt_deg)
         self.fwd = np.array([0.0, math.sin(th), -math.cos(th)])
         self.right = np.array([1.0, 0.0, 0.0])

@@ -48,8 +48,8 @@ class Facade:
         return self.top_floor - self.bottom_floor + 1
 
     def to_uv(self, x: float, y: float) -> tuple[float, float]:
-        pt = cv2.perspectiveTransform(np.array([[[x, y]]], dtype=np.float64), self._to_facade)
-        return float(pt[0, 0, 0]), float(pt[0, 0, 1])
+        u, v = self.to_uv_many(np.array([[x, y]]))[0]
+        return float(u), float(v)
 
     def to_image(self, u: float, v: float) -> tuple[float, float]:
         pt = cv2.perspectiveTransform(np.array([[[u, v]]], dtype=np.float64), self._to_image)

@@ -205,7 +205,6 @@ class ThrownDetector(Detector):
         self._tracks: list[Track] = []
         self._ids = itertools.count(1)
         self._rain = 0.0  # running count of rain-like streaks per frame
-        self.skipped_frames = 0
 
     @property
     def frame_request(self) -> FrameRequest:
@@ -236,6 +235,10 @@ class ThrownDetector(Detector):
         px = [self.facade.floor_height_px(cx, r / self.scale) * self.scale for r in rows]
         return np.interp(np.arange(self.size[1]), rows, np.maximum(px, 1.0))
 
+    def _storey_at(self, y: float) -> float:
+        """Height of one storey in analysis px at analysis row y."""
+        return float(self._storey_px[min(max(int(y), 0), len(self._storey_px) - 1)])
+
     # per frame -----------------------------------------------------------------------------
     def process(self, frame: Frame) -> list[Detection]:
         x0, y0, w, h = self._crop
@@ -246,7 +249,6 @@ class ThrownDetector(Detector):
         blobs = self._blobs(crop)
         out: list[Detection] = []
         if blobs is None:
-            self.skipped_frames += 1
             for tr in self._tracks:
                 tr.misses += 1
         else:
@@ -283,11 +285,11 @@ class ThrownDetector(Detector):
         changed = cv2.countNonZero(fg)
         if changed == 0:
             return []
+        if changed > self.cfg.expert.max_changed_fraction * self._region_px:
+            return None
         # join the fragments of one thing (a blurred insect breaks into dozens) so it is
         # judged, and rejected, by its real size; isolated noise pixels stay what they are
         fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, CLOSE_KERNEL)
-        if changed > self.cfg.expert.max_changed_fraction * self._region_px:
-            return None
         n, _labels, stats, cents = cv2.connectedComponentsWithStats(fg, connectivity=8)
         if n <= 1:
             return []
@@ -301,7 +303,7 @@ class ThrownDetector(Detector):
         streaks = 0
         for (_bx, _by, bw, bh, area), (cx, cy) in zip(stats[keep], cents[keep], strict=True):
             x, y = cx + x0, cy + y0
-            px_per_m = self._storey_px[min(int(y), len(self._storey_px) - 1)] / self.cfg.storey_m
+            px_per_m = self._storey_at(y) / self.cfg.storey_m
             if bw > max_m * px_per_m + 3 or bh > (max_m + STREAK_M) * px_per_m + 3:
                 continue
             if bh >= 3 * bw and bh >= 4:
@@ -330,7 +332,7 @@ class ThrownDetector(Detector):
         """Greedy nearest-first matching of blobs to tracks' gravity-aware predictions."""
         pairs = []
         for ti, tr in enumerate(self._tracks):
-            ys = self._storey_px[min(int(tr.y[-1]), len(self._storey_px) - 1)]
+            ys = self._storey_at(tr.y[-1])
             g_px = G / self.cfg.storey_m * ys
             px, py = predict(np.array(tr.t), np.array(tr.x), np.array(tr.y), t, g_px)
             n = len(tr.t)
@@ -397,7 +399,8 @@ class ThrownDetector(Detector):
             return f"seen in {n} of {frames:.0f} frames"
         # in image px, a real object's centroid sits on its parabola to a pixel or two;
         # a chain of noise blobs that happens to fall does not
-        rms_px = self._path_rms_px(t, xy, h)
+        storey_px = np.array([self.facade.floor_height_px(x, y) for x, y in xy])
+        rms_px = self._path_rms_px(t, xy, h, storey_px / storey_m)
         limit = 2.5 + 0.15 * float(np.mean(np.hypot(np.diff(tr.x), np.diff(tr.y)))) / self.scale
         if rms_px > limit:
             return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
@@ -406,8 +409,7 @@ class ThrownDetector(Detector):
         if down < 0.8:
             return f"only {down:.0%} of steps go down"
         # sideways drift, in metres at the local scale, must stay below the fall
-        storey_px = float(np.mean([self.facade.floor_height_px(x, y) for x, y in xy[[0, -1]]]))
-        x_m = xy[:, 0] / storey_px * storey_m
+        x_m = xy[:, 0] / float(np.mean(storey_px[[0, -1]])) * storey_m
         side_m = abs(x_m[-1] - x_m[0])
         if side_m > max(1.5, 0.8 * fit.drop):
             return f"drifts {side_m:.1f} m sideways in a {fit.drop:.1f} m fall"
@@ -439,7 +441,7 @@ class ThrownDetector(Detector):
             return None
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
         # after a gap): one event per object, whichever way the two tracks meet
-        storey = self._storey_px[min(int(tr.y[-1]), len(self._storey_px) - 1)]
+        storey = self._storey_at(tr.y[-1])
         for other in self._tracks:
             if other is tr or other.release is None:
                 continue
@@ -453,7 +455,7 @@ class ThrownDetector(Detector):
         tr.key = f"thrown-{tr.id}"
         return self._detection(tr, "new", verdict)
 
-    def _path_rms_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray) -> float:
+    def _path_rms_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray, px_per_m: np.ndarray) -> float:
         """RMS distance of the track from its fitted fall, in image px at each point.
 
         Heights are fitted in facade metres (perspective bends an image-space parabola) and
@@ -461,7 +463,6 @@ class ThrownDetector(Detector):
         The limit is then in the units of blob localisation: a real object's centroid sits
         on its path to a pixel or two, a chain of noise blobs that happens to fall does not."""
         s = t - t[0]
-        px_per_m = np.array([self.facade.floor_height_px(x, y) for x, y in xy]) / self.cfg.storey_m
         rh = (h - np.polyval(np.polyfit(s, h, 2), s)) * px_per_m
         rx = xy[:, 0] - np.polyval(np.polyfit(s, xy[:, 0], 2), s)
         return float(np.sqrt(np.mean(rh * rh + rx * rx)))
