@@ -75,6 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cfg.http.port = args.port
     svc = CloudService(cfg)
     svc.start_ingest()
+    svc.start_alerting()
     stop = threading.Event()
     _periodic(stop, cfg.media.sweep_interval_s, svc.sweep_media, "retention-sweep")
     _periodic(stop, 600, svc.ts.maintain, "timeseries-maintenance")

@@ -84,6 +84,16 @@ class AuthConfig(Section):
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set when served over HTTPS).")
 
 
+class AlertingSettings(Section):
+    enabled: bool = Field(True, description="Run the alerting engine in this process (one per replica is fine).")
+    rules_file: Path | None = Field(
+        None,
+        description="YAML rules (channels, people, grids, escalation; docs/alerting-rules-reference.md), relative to this file. Imported when it changes; `PUT /api/alerting/rules` edits them live.",
+    )
+    tick_s: float = Field(0.2, gt=0, le=10, description="How often timers and the outbox are checked.")
+    max_attempts: int = Field(8, ge=1, le=50, description="Delivery attempts before a message is marked failed.")
+
+
 class CloudConfig(Section):
     data_dir: Path = Field(Path("var/cloud"), description="SQLite files, local media; relative to the config file.")
     database_url: str | None = Field(
@@ -96,6 +106,7 @@ class CloudConfig(Section):
     timeseries: TimeseriesConfig = Field(default_factory=TimeseriesConfig)
     media: MediaConfig = Field(default_factory=MediaConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     timezone: str = Field("Asia/Shanghai", description="IANA time zone for calendar days in statistics.")
     node_offline_after_s: float = Field(
         120, gt=0, description="A node without status or telemetry for this long is shown offline."
@@ -106,6 +117,8 @@ class CloudConfig(Section):
         cfg = self.model_copy(deep=True)
         cfg.data_dir = base / cfg.data_dir
         cfg.media.local_dir = cfg.data_dir / "media" if cfg.media.local_dir is None else base / cfg.media.local_dir
+        if cfg.alerting.rules_file is not None:
+            cfg.alerting.rules_file = base / cfg.alerting.rules_file
         emb = cfg.timeseries.embedded
         emb.path = cfg.data_dir / "timeseries.sqlite" if emb.path is None else base / emb.path
         if cfg.database_url is None:

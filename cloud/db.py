@@ -106,6 +106,12 @@ class EventRow(Base):
     received_at: Mapped[float] = mapped_column(Float, doc="When the cloud stored the first revision.")
     updated_at: Mapped[float] = mapped_column(Float, doc="When the cloud stored the newest revision.")
     evidence: Mapped[bool] = mapped_column(Boolean, default=False, doc="Kept past retention: flagged by a user.")
+    alert_rev: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, doc="Newest revision the alerting engine has handled; null: not yet."
+    )
+    alarm_id: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, index=True, doc="The alarm it raised or joined."
+    )
 
     __table_args__ = (
         Index("ix_events_site_building_started", "site", "building", "started_at"),
@@ -175,6 +181,127 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class Alarm(Base):
+    """One incident people must act on: opened by an event, joined by repeat detections of the
+    same camera and type within the rule's window, escalated until acknowledged, then resolved.
+
+    `version` makes every change a compare-and-set, so with several replicas a timer fires once.
+    """
+
+    __tablename__ = "alarms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    open_key: Mapped[str | None] = mapped_column(
+        String(300), nullable=True, unique=True, doc="`site/node/camera/type` while repeats may join it."
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(Integer, doc="0 info, 1 minor, 2 major, 3 critical.")
+    rule: Mapped[str] = mapped_column(String(64))
+    site: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(64))
+    camera: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    building: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    grid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    floor: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    first_event_id: Mapped[str] = mapped_column(String(26))
+    last_event_id: Mapped[str] = mapped_column(String(26))
+    event_count: Mapped[int] = mapped_column(Integer, default=1)
+    confidence: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), doc="triggered, notified, acknowledged, resolved.")
+    level: Mapped[int] = mapped_column(Integer, default=0, doc="Index into the rule's escalation levels.")
+    round: Mapped[int] = mapped_column(Integer, default=0, doc="How many times the ladder was restarted.")
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[float] = mapped_column(Float, doc="When the first event started, on the edge's clock.")
+    opened_at: Mapped[float] = mapped_column(Float, index=True, doc="When the cloud opened the alarm.")
+    last_event_at: Mapped[float] = mapped_column(Float)
+    window_until: Mapped[float] = mapped_column(Float)
+    next_action_at: Mapped[float | None] = mapped_column(
+        Float, nullable=True, index=True, doc="Escalation or reminder due."
+    )
+    notified_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    acked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    acked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    resolved_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True, doc="handled or false_alarm.")
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    photo_media_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    inhibited_by: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, doc="The fire alarm muting this smoke alarm."
+    )
+    silenced_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Delivery(Base):
+    """One message to one channel: the outbox. Created with the alarm change that causes it
+    (same transaction), sent by the dispatcher, retried with backoff; `sent` is written only
+    after the vendor said yes, so a restart re-sends what was not confirmed and nothing else."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="alarm, escalation, reminder, resolved.")
+    step: Mapped[str] = mapped_column(String(32), doc="Which step of the alarm made it; unique per channel.")
+    channel: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list, doc="Person keys.")
+    priority: Mapped[int] = mapped_column(Integer, doc="The alarm's severity: higher goes first.")
+    group_key: Mapped[str | None] = mapped_column(String(200), nullable=True, doc="Due together: one message.")
+    status: Mapped[str] = mapped_column(String(16), doc="pending, sending, sent, folded, failed, cancelled.")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    due_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0, doc="Vendor messages it took (counts against the rate).")
+    folded_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    __table_args__ = (
+        UniqueConstraint("alarm_id", "step", "channel", name="uq_delivery_step"),
+        Index("ix_deliveries_status_due", "status", "due_at"),
+        Index("ix_deliveries_channel_sent", "channel", "sent_at"),
+    )
+
+
+class Silence(Base):
+    """Mute matching alarms until `ends_at` (maintenance); a null matcher matches anything."""
+
+    __tablename__ = "silences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    building: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    camera: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    starts_at: Mapped[float] = mapped_column(Float)
+    ends_at: Mapped[float] = mapped_column(Float, index=True)
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class LinkUse(Base):
+    """Nonces of acknowledgement links already used: a link works once."""
+
+    __tablename__ = "link_uses"
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Setting(Base):
+    """Small documents the replicas share: the alerting rules (every revision kept in the audit
+    log), the link-signing secret."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 def make_engine(url: str) -> Engine:

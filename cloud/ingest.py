@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -354,6 +354,7 @@ class IngestWorker:
         cfg: CloudConfig,
         ingestor: Ingestor,
         index: int = 0,
+        on_stored: Callable[[], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.ingestor = ingestor
@@ -361,6 +362,7 @@ class IngestWorker:
         self.metrics = ingestor.metrics
         self.connected = threading.Event()
         self.stored_total = 0
+        self.on_stored = on_stored
         self._generation = 0
         self._queue: queue.Queue[Incoming] = queue.Queue(maxsize=20_000)
         self._stop = threading.Event()
@@ -448,6 +450,8 @@ class IngestWorker:
                     return
                 delay = min(delay * 2, 10.0)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        if result.stored_events and self.on_stored is not None:
+            self.on_stored()  # alerting looks at the new events now rather than at its next tick
         try:
             self.ingestor.ts.write(result.points)
         except Exception as exc:  # telemetry is sampled; never let its store stall events

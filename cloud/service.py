@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from cloud.alerting.engine import AlertEngine
 from cloud.config import CloudConfig
 from cloud.db import Database
 from cloud.ingest import Ingestor, IngestWorker
@@ -22,10 +23,15 @@ class CloudService:
         self.media = MediaStore(cfg.media.local_dir or cfg.data_dir / "media")
         self.ingestor = Ingestor(cfg, self.db, self.ts, self.metrics)
         self.workers: list[IngestWorker] = []
+        self.alerts = AlertEngine(cfg, self.db, self.media, self.ts)
+
+    def start_alerting(self) -> None:
+        if self.cfg.alerting.enabled:
+            self.alerts.start()
 
     def start_ingest(self) -> None:
         for i in range(self.cfg.ingest.workers):
-            worker = IngestWorker(self.cfg, self.ingestor, i)
+            worker = IngestWorker(self.cfg, self.ingestor, i, on_stored=self.alerts.wake)
             worker.start()
             self.workers.append(worker)
 
@@ -39,5 +45,6 @@ class CloudService:
         for w in self.workers:
             w.stop()
         self.workers.clear()
+        self.alerts.stop()
         self.ts.close()
         self.db.dispose()

@@ -26,7 +26,7 @@ from cloud.config import EmbeddedTimeseriesConfig, InfluxConfig, TimeseriesConfi
 log = logging.getLogger(__name__)
 
 TAGS = ("site", "node", "camera", "building", "type")
-MEASUREMENTS = ("node_health", "camera_health", "events")
+MEASUREMENTS = ("node_health", "camera_health", "events", "alarms")
 Agg = Literal["mean", "sum", "max", "last"]
 FieldValue = float | int | bool | str
 

@@ -24,7 +24,9 @@ def _type_name(tp: object) -> str:
     if origin is typing.Annotated:
         return _type_name(args[0])
     if origin is typing.Literal:
-        return " | ".join(f"`{a}`" for a in args)
+        return " or ".join(f"`{a}`" for a in args)  # not "|": it would split the table cell
+    if origin is dict:
+        return f"dict[{_type_name(args[0])}, {_type_name(args[1])}]"
     if origin in (list, tuple):
         inner = ", ".join(_type_name(a) for a in args if a is not Ellipsis)
         return f"{origin.__name__}[{inner}]"
@@ -38,7 +40,7 @@ def _sections(model: type[BaseModel], path: str, out: list[str], seen: set[type]
         return
     seen.add(model)
     out.append(f"\n### `{path or 'top level'}`\n")
-    if model.__doc__ and model.__module__.startswith("edge.detectors"):
+    if model.__doc__ and model.__module__.startswith(("edge.detectors", "cloud.alerting")):
         out.append(model.__doc__.strip() + "\n")
     out.append("| key | type | default | description |\n|---|---|---|---|")
     nested: list[tuple[type[BaseModel], str]] = []
@@ -51,7 +53,10 @@ def _sections(model: type[BaseModel], path: str, out: list[str], seen: set[type]
         desc = (field.description or "").replace("|", "\\|").replace("\n", " ")
         out.append(f"| `{name}` | {_type_name(field.annotation)} | `{default}` | {desc} |")
         for tp in _models_in(field.annotation):
-            sub = (f"{path}.{name}" if path else name) + ("[]" if typing.get_origin(field.annotation) is list else "")
+            container = typing.get_origin(field.annotation)
+            sub = (f"{path}.{name}" if path else name) + {list: "[]", dict: ".<name>"}.get(container, "")
+            if len(_models_in(field.annotation)) > 1 and "type" in tp.model_fields:
+                sub += f" (type: {typing.get_args(tp.model_fields['type'].annotation)[0]})"
             nested.append((tp, sub))
     for tp, sub in nested:
         _sections(tp, sub, out, seen)

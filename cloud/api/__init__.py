@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
-from cloud.api import events, live, media, nodes, series, system, users
+from cloud.api import ack_page, alarms, events, live, media, nodes, series, system, users
 from cloud.service import CloudService
 from edge import __version__
 
@@ -21,7 +21,7 @@ def create_app(svc: CloudService) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = svc
-    for module in (system, users, events, live, media, nodes, series):
+    for module in (system, users, events, alarms, ack_page, live, media, nodes, series):
         app.include_router(module.router)
 
     @app.exception_handler(DataError)
