@@ -5,6 +5,7 @@ restart and two replicas, e-mail through a real SMTP server, the rules API."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -33,7 +34,7 @@ from cloud.alerting.engine import save_rules
 from cloud.alerting.rules import on_shift, parse_rules
 from cloud.api import create_app
 from cloud.auth import Role, create_user
-from cloud.db import Alarm, AuditEntry, Delivery
+from cloud.db import Alarm, AuditEntry, Delivery, Media
 from cloud.ingest import Incoming
 from cloud.service import CloudService
 from contract import EventType
@@ -487,3 +488,24 @@ def test_rules_api_validates_with_line_and_key_and_applies_live(site: Site, rece
     site.event()
     site.step(time.time())
     assert receivers["wecom"].got()[0].json()["text"]["content"].startswith("【MAJOR】Thrown object · Building 7")
+
+
+def test_wecom_follows_the_text_with_the_snapshot_image(site: Site, receivers) -> None:
+    event_id = site.event()
+    image = jpeg()
+    key = f"demo/edge-1/{event_id}/snapshot.jpg"
+    path = site.svc.media.path(key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(image)
+    with site.env.db.session.begin() as s:
+        s.add(Media(event_id=event_id, node="edge-1", kind="snapshot", filename="snapshot.jpg", key=key,
+                    content_type="image/jpeg", sha256=hashlib.sha256(image).hexdigest(), size=len(image)))  # fmt: skip
+    site.step(time.time())
+    text, img = receivers["wecom"].got()
+    assert text.json()["msgtype"] == "text"
+    assert img.json() == {"msgtype": "image", "image": {"base64": base64.b64encode(image).decode(),
+                                                        "md5": hashlib.md5(image).hexdigest()}}  # fmt: skip
+    (d,) = site.deliveries()
+    assert d.messages == 2  # both count against the robot's 20 per minute
+    token = ack_token(text.json()["text"]["content"])
+    assert site.client.get(f"/a/{token}/snapshot").content == image

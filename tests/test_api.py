@@ -172,24 +172,31 @@ def test_uploads_are_checked_against_the_event(api: Api) -> None:
     assert r.status_code == 422
 
 
-def test_live_stream_pushes_new_events(api: Api) -> None:
+def test_live_stream_pushes_new_events_and_alarms(api: Api) -> None:
     headers = api.login("operator", Role.operator)
-    got: list[dict] = []
+    got: list[tuple[str, dict]] = []
 
     def listen() -> None:
+        kind = ""
         with httpx.stream("GET", f"{api.url}/api/events-stream", headers=headers, timeout=10) as r:
             for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
                 if line.startswith("data: "):
-                    got.append(json.loads(line[6:]))
-                    return
+                    got.append((kind, json.loads(line[6:])))
+                    if kind == "alarm":
+                        return
 
     t = threading.Thread(target=listen, daemon=True)
     t.start()
     time.sleep(0.5)
     e = make_event()
     api.ingest(e)
+    api.svc.alerts.step()  # the default rules: a thrown object is a major alarm
     t.join(10)
-    assert got and got[0]["event_id"] == e.event_id and got[0]["floor"] == 12
+    (kind, first), (kind2, alarm) = got[0], got[-1]
+    assert kind == "event" and first["event_id"] == e.event_id and first["floor"] == 12
+    assert kind2 == "alarm" and alarm["event_id"] == e.event_id and alarm["severity"] == "major"
 
 
 def test_metrics_nodes_and_telemetry(api: Api) -> None:
@@ -241,7 +248,7 @@ def test_fuzzing_finds_no_server_errors(cloud_env: CloudEnv) -> None:
         for result in api_schema.get_all_operations():
             op = result.ok()
             if op.path == "/api/events-stream":
-                continue  # endless by design; test_live_stream_pushes_new_events covers it
+                continue  # endless by design; test_live_stream_pushes_new_events_and_alarms covers it
             operations += 1
 
             @given(case=op.as_strategy())
