@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mosquitto mosquitto-clients python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools openssl
 
-.PHONY: demo test lint bench-edge bench-cloud bench-thrown system-deps venv docs clean
+.PHONY: demo test lint bench-edge bench-cloud bench-thrown bench-alert system-deps venv docs clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -50,3 +50,6 @@ bench-cloud: system-deps venv
 
 bench-thrown: venv
 	$(PY) bench/thrown.py --write
+
+bench-alert: system-deps venv
+	$(PY) bench/alert_latency.py --write

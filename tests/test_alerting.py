@@ -31,7 +31,7 @@ from test_api import make_event
 
 from cloud.alerting.channels import dingtalk_sign, feishu_sign
 from cloud.alerting.engine import save_rules
-from cloud.alerting.rules import on_shift, parse_rules
+from cloud.alerting.rules import Level, on_shift, parse_rules
 from cloud.api import create_app
 from cloud.auth import Role, create_user
 from cloud.db import Alarm, AuditEntry, Delivery, Media
@@ -157,7 +157,7 @@ def jpeg() -> bytes:
     return cv2.imencode(".jpg", img)[1].tobytes()
 
 
-ACK_LINK = re.compile(r"确认接警: https://gw\.example\.cn/a/([A-Za-z0-9_.-]+)$")
+ACK_LINK = re.compile(r"确认接警：https://gw\.example\.cn/a/([A-Za-z0-9_.-]+)$")
 
 
 def ack_token(content: str) -> str:
@@ -215,9 +215,9 @@ def test_thrown_object_notify_escalate_ack_by_link_remind_resolve(site: Site, re
     assert body["text"]["mentioned_mobile_list"] == ["13800000001"]
     lines = body["text"]["content"].splitlines()
     assert lines[0] == "【重要】高空抛物 · 7栋"
-    assert lines[1] == "疑似抛出位置: 7栋 12层 02户位 (摄像头 cam1)"
-    assert lines[2].startswith("时间: ") and lines[3] == "置信度: 90%" and lines[4] == "网格: 一网格"
-    assert lines[5] == f"查看事件: https://gw.example.cn/events/{event_id}"
+    assert lines[1] == "疑似抛出位置：7栋 12层 02户位 (摄像头 cam1)"
+    assert lines[2].startswith("时间：") and lines[3] == "置信度：90%" and lines[4] == "网格：一网格"
+    assert lines[5] == f"查看事件：https://gw.example.cn/events/{event_id}"
     token = ack_token(body["text"]["content"])
     assert not receivers["dingtalk"].got()
 
@@ -271,7 +271,7 @@ def test_thrown_object_notify_escalate_ack_by_link_remind_resolve(site: Site, re
     )
     assert alarm.photo_media_id is not None
     site.step(time.time())
-    assert "已处理 · 处理人: 张伟" in receivers["wecom"].got()[-1].json()["text"]["content"]
+    assert "已处理 · 处理人：张伟" in receivers["wecom"].got()[-1].json()["text"]["content"]
     assert "已处理" in receivers["dingtalk"].got()[-1].json()["markdown"]["text"]
     assert len(receivers["sms"].got()) == 1  # no SMS for the closing notice
     assert site.trail(alarm.id) == [
@@ -509,3 +509,15 @@ def test_wecom_follows_the_text_with_the_snapshot_image(site: Site, receivers) -
     assert d.messages == 2  # both count against the robot's 20 per minute
     token = ack_token(text.json()["text"]["content"])
     assert site.client.get(f"/a/{token}/snapshot").content == image
+
+
+def test_the_example_rules_parse_and_route_by_shift() -> None:
+    text = (Path(__file__).resolve().parent.parent / "configs" / "alerting.example.yaml").read_text()
+    env = {name: "x" for name in re.findall(r"\$\{(\w+)\}", text)}
+    rules = parse_rules(text, "alerting.example.yaml", env)
+    grid = rules.grid_of("suzhou-yiyun", "7")
+    assert grid is not None and grid.id == "grid2"
+    assert rules.recipients(Level.grid_worker, grid, datetime(2026, 11, 20, 23, 0)) == ["liuyang"]  # Friday night
+    assert rules.recipients(Level.grid_worker, grid, datetime(2026, 11, 23, 10, 0)) == ["wangqiang"]  # Monday
+    assert rules.recipients(Level.control_room, grid, datetime(2026, 11, 23, 3, 0)) == ["room-night"]
+    assert rules.rule_for("smoke").severity == "critical" and rules.rule_for("smoke").group_wait_s == 0

@@ -61,7 +61,7 @@ def test_event_to_wecom_escalation_across_a_restart_ack_and_resolve_by_link(clou
         assert esc.at - arrived >= ESCALATE_S - 0.5
         assert "升级至网格长" in esc.json()["markdown"]["text"]
 
-        link = re.search(r"确认接警: (\S+)$", content).group(1)
+        link = re.search(r"确认接警：(\S+)$", content).group(1)
         assert link.startswith(f"{cloud.url}/a/")
         r = httpx.post(f"{link}/ack")
         assert r.status_code == 303

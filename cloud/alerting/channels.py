@@ -50,6 +50,7 @@ class Message:
     event_url: str | None = None
     ack_url: str | None = None
     link_labels: tuple[str, str] = ("Event", "Acknowledge")
+    sep: str = ": "  # "：" in Chinese
     snapshot: bytes | None = None
     sms_params: dict[str, str] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)  # the alarm as JSON, for webhooks
@@ -57,9 +58,9 @@ class Message:
     def text(self) -> str:
         out = [self.title, *self.lines]
         if self.event_url:
-            out.append(f"{self.link_labels[0]}: {self.event_url}")
+            out.append(f"{self.link_labels[0]}{self.sep}{self.event_url}")
         if self.ack_url:
-            out.append(f"{self.link_labels[1]}: {self.ack_url}")
+            out.append(f"{self.link_labels[1]}{self.sep}{self.ack_url}")
         return "\n".join(out)
 
 

@@ -248,8 +248,7 @@ class AlertEngine:
             alarm.window_until = now + rule.dedup_window_s
             alarm.confidence = max(alarm.confidence, row.confidence)
             alarm.updated_at = now
-            row.alarm_id = alarm.id
-            audit(s, "system", "alarm.repeat", f"alarm:{alarm.id}", event_id=row.event_id, count=alarm.event_count)
+            row.alarm_id = alarm.id  # the link is the record; an audit entry per repeat would be noise
             return
         if alarm is not None:
             alarm.open_key = None  # its window passed: this detection is a new incident
@@ -689,7 +688,8 @@ class AlertEngine:
         point = Point(
             "alarms",
             alarm.resolved_at or time.time(),
-            {"site": alarm.site, "camera": alarm.camera or "", "building": alarm.building or "", "type": alarm.type},
+            {"site": alarm.site, "node": alarm.node, "camera": alarm.camera or "", "building": alarm.building or "",
+             "type": alarm.type},
             {"count": 1, "tta_s": (alarm.acked_at or alarm.opened_at) - alarm.opened_at,
              "ttr_s": (alarm.resolved_at or alarm.opened_at) - alarm.opened_at,
              "false_alarm": int(alarm.outcome == "false_alarm"), "grid": alarm.grid or "", "worker": alarm.acked_by or ""},

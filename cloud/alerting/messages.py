@@ -43,6 +43,7 @@ TEXT = {
 class Renderer:
     def __init__(self, language: str, console_url: str, tz: str) -> None:
         self.t = TEXT[language]
+        self.sep = "：" if language == "zh" else ": "
         self.console_url = console_url.rstrip("/")
         self.tz = ZoneInfo(tz)
 
@@ -84,28 +85,33 @@ class Renderer:
         elif kind == "reminder":
             lines.append(t["reminder"].format(who=extra["who"], minutes=extra["minutes"]))
         elif kind == "resolved":
-            lines.append(f"{t['resolved'][alarm.outcome or 'handled']} · {t['by']}: {extra['who']}")
+            lines.append(f"{t['resolved'][alarm.outcome or 'handled']} · {t['by']}{self.sep}{extra['who']}")
             if alarm.note:
-                lines.append(f"{t['note']}: {alarm.note[:300]}")
-        lines += [f"{label}: {self.where(alarm)}", f"{t['when']}: {self.local(alarm.opened_at)}"]
-        lines.append(f"{t['confidence']}: {alarm.confidence:.0%}")
+                lines.append(f"{t['note']}{self.sep}{alarm.note[:300]}")
+        lines += [f"{label}{self.sep}{self.where(alarm)}", f"{t['when']}{self.sep}{self.local(alarm.started_at)}"]
+        lines.append(f"{t['confidence']}{self.sep}{alarm.confidence:.0%}")
         if alarm.event_count > 1:
             lines.append(t["count"].format(alarm.event_count))
         if extra.get("grid"):
-            lines.append(f"{t['grid']}: {extra['grid']}")
+            lines.append(f"{t['grid']}{self.sep}{extra['grid']}")
         return Message(
             title=self.title(alarm),
             lines=lines,
             event_url=self.event_url(alarm),
             ack_url=extra.get("ack_url"),
             link_labels=t["links"],
-            sms_params={"what": self.what(alarm), "where": self.where(alarm)[:35], "when": self.local(alarm.opened_at)},
+            sep=self.sep,
+            sms_params={
+                "what": self.what(alarm),
+                "where": self.where(alarm)[:35],
+                "when": self.local(alarm.started_at),
+            },
             data={"kind": kind, "alarm": alarm_json(alarm)},
         )
 
     def digest(self, alarms: list[Alarm]) -> Message:
         """Several alarms in one message: the overflow of a rate limit, or a grouped minor kind."""
-        lines = [f"{self.title(a)} · {self.where(a)} · {self.local(a.opened_at)}" for a in alarms]
+        lines = [f"{self.title(a)} · {self.where(a)} · {self.local(a.started_at)}" for a in alarms]
         return Message(
             title=self.t["digest"].format(len(alarms)),
             lines=lines,

@@ -58,7 +58,7 @@ class Stats(BaseModel):
 
 @router.get("/api/telemetry", response_model=Series)
 def telemetry(
-    measurement: Literal["node_health", "camera_health", "events"],
+    measurement: Literal["node_health", "camera_health", "events", "alarms"],
     field: str = Query(pattern=r"^[a-z_]{1,40}$", description="e.g. cpu_percent, processed_fps, count"),
     node: str | None = None,
     camera: str | None = None,
