@@ -509,6 +509,7 @@ def test_wecom_follows_the_text_with_the_snapshot_image(site: Site, receivers) -
     assert d.messages == 2  # both count against the robot's 20 per minute
     token = ack_token(text.json()["text"]["content"])
     assert site.client.get(f"/a/{token}/snapshot").content == image
+    assert f'<img src="/a/{token}/snapshot"' in site.client.get(f"/a/{token}").text
 
 
 def test_the_example_rules_parse_and_route_by_shift() -> None:

@@ -21,7 +21,9 @@ import statistics
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -570,32 +572,37 @@ class AlertEngine:
                           latency_s=round(at - now, 3))  # fmt: skip
 
     # --- lifecycle -----------------------------------------------------------------------
-    def acknowledge(self, alarm_id: int, actor: str, person: str | None = None, link: Link | None = None) -> Alarm:
+    @contextmanager
+    def _acting(self, alarm_id: int, link: Link | None) -> Iterator[tuple[Session, Alarm, float]]:
+        """One person's action on an open alarm, in one transaction: a used link or a closed
+        alarm says so; the link is spent with the action (its primary key settles a race)."""
         now = time.time()
         try:
             with self.db.session.begin() as s:
                 alarm = self._get(s, alarm_id)
-                self._check_link(s, link)
+                if link is not None and s.get(LinkUse, link.nonce) is not None:
+                    raise LinkError("this link was already used")
                 if alarm.state == "resolved":
                     raise AlarmError(f"already resolved by {self._display(alarm.resolved_by)}")
-                if alarm.state == "acknowledged":
-                    raise AlarmError(f"already acknowledged by {self._display(alarm.acked_by)}")
                 if link is not None:
                     s.add(LinkUse(nonce=link.nonce, alarm_id=alarm_id, used_at=now))
-                rule = self.rules.rule_for(alarm.type)
-                alarm.state, alarm.acked_by, alarm.acked_at, alarm.updated_at = (
-                    "acknowledged",
-                    person or actor,
-                    now,
-                    now,
-                )
-                alarm.next_action_at = now + rule.resolve_within_s if rule and rule.reminders else None
-                self._cancel_pending(s, alarm.id)
-                audit(s, actor, "alarm.acknowledged", f"alarm:{alarm.id}", person=person, via="link" if link else "console",
-                      after_s=round(now - alarm.opened_at, 1))  # fmt: skip
-                return alarm
+                yield s, alarm, now
         except IntegrityError:
             raise LinkError("this link was already used") from None
+        except StaleDataError:
+            raise AlarmError("the alarm changed meanwhile; look again and retry") from None
+
+    def acknowledge(self, alarm_id: int, actor: str, person: str | None = None, link: Link | None = None) -> Alarm:
+        with self._acting(alarm_id, link) as (s, alarm, now):
+            if alarm.state == "acknowledged":
+                raise AlarmError(f"already acknowledged by {self._display(alarm.acked_by)}")
+            rule = self.rules.rule_for(alarm.type)
+            alarm.state, alarm.acked_by, alarm.acked_at, alarm.updated_at = "acknowledged", person or actor, now, now
+            alarm.next_action_at = now + rule.resolve_within_s if rule and rule.reminders else None
+            self._cancel_pending(s, alarm.id)
+            audit(s, actor, "alarm.acknowledged", f"alarm:{alarm.id}", person=person, via="link" if link else "console",
+                  after_s=round(now - alarm.opened_at, 1))  # fmt: skip
+        return alarm
 
     def resolve(self, alarm_id: int, actor: str, outcome: str, note: str, person: str | None = None,
                 photo: bytes | None = None, link: Link | None = None) -> Alarm:  # fmt: skip
@@ -603,37 +610,27 @@ class AlertEngine:
             raise AlarmError("outcome must be `handled` or `false_alarm`", 422)
         if not note.strip():
             raise AlarmError("say what was found or done (note)", 422)
-        now = time.time()
-        try:
-            with self.db.session.begin() as s:
-                alarm = self._get(s, alarm_id)
-                self._check_link(s, link)
-                if alarm.state == "resolved":
-                    raise AlarmError(f"already resolved by {self._display(alarm.resolved_by)}")
-                if link is not None:
-                    s.add(LinkUse(nonce=link.nonce, alarm_id=alarm_id, used_at=now))
-                if photo is not None:
-                    alarm.photo_media_id = self._store_photo(s, alarm, photo, now)
-                who = person or actor
-                self._close(s, alarm, who, outcome, note.strip()[:2000], now)
-                for muted in s.scalars(select(Alarm).where(Alarm.inhibited_by == alarm.id, Alarm.state.in_(OPEN))):
-                    self._close(s, muted, who, outcome, f"resolved with fire alarm {alarm.id}", now)
-                    audit(s, actor, "alarm.resolved", f"alarm:{muted.id}", outcome=outcome, with_alarm=alarm.id)
-                sent = s.execute(select(Delivery.channel, Delivery.recipients).where(
-                    Delivery.alarm_id == alarm.id, Delivery.status == "sent")).all()  # fmt: skip
-                told: dict[str, list[str]] = defaultdict(list)
-                for channel, recipients in sent:
-                    told[channel].extend(r for r in recipients if r not in told[channel])
-                for channel, recipients in told.items():
-                    cfg = self.rules.channels.get(channel)
-                    if cfg is not None and cfg.type != "sms":  # an SMS costs money and says nothing new
-                        s.add(Delivery(alarm_id=alarm.id, kind="resolved", step="resolved", channel=channel,
-                                       recipients=recipients, priority=alarm.severity, status="pending",
-                                       created_at=now, due_at=now))  # fmt: skip
-                audit(s, actor, "alarm.resolved", f"alarm:{alarm.id}", outcome=outcome, note=alarm.note, person=person,
-                      via="link" if link else "console", photo=alarm.photo_media_id)  # fmt: skip
-        except IntegrityError:
-            raise LinkError("this link was already used") from None
+        with self._acting(alarm_id, link) as (s, alarm, now):
+            if photo is not None:
+                alarm.photo_media_id = self._store_photo(s, alarm, photo, now)
+            who = person or actor
+            self._close(s, alarm, who, outcome, note.strip()[:2000], now)
+            for muted in s.scalars(select(Alarm).where(Alarm.inhibited_by == alarm.id, Alarm.state.in_(OPEN))):
+                self._close(s, muted, who, outcome, f"resolved with fire alarm {alarm.id}", now)
+                audit(s, actor, "alarm.resolved", f"alarm:{muted.id}", outcome=outcome, with_alarm=alarm.id)
+            sent = s.execute(select(Delivery.channel, Delivery.recipients).where(
+                Delivery.alarm_id == alarm.id, Delivery.status == "sent")).all()  # fmt: skip
+            told: dict[str, list[str]] = defaultdict(list)
+            for channel, recipients in sent:
+                told[channel].extend(r for r in recipients if r not in told[channel])
+            for channel, recipients in told.items():
+                cfg = self.rules.channels.get(channel)
+                if cfg is not None and cfg.type != "sms":  # an SMS costs money and says nothing new
+                    s.add(Delivery(alarm_id=alarm.id, kind="resolved", step="resolved", channel=channel,
+                                   recipients=recipients, priority=alarm.severity, status="pending",
+                                   created_at=now, due_at=now))  # fmt: skip
+            audit(s, actor, "alarm.resolved", f"alarm:{alarm.id}", outcome=outcome, note=alarm.note, person=person,
+                  via="link" if link else "console", photo=alarm.photo_media_id)  # fmt: skip
         self._record(alarm)
         return alarm
 
@@ -669,12 +666,6 @@ class AlertEngine:
         s.add(m)
         s.flush()
         return m.id
-
-    @staticmethod
-    def _check_link(s: Session, link: Link | None) -> None:
-        """A used link says so before anything else (the primary key still guards the race)."""
-        if link is not None and s.get(LinkUse, link.nonce) is not None:
-            raise LinkError("this link was already used")
 
     @staticmethod
     def _get(s: Session, alarm_id: int) -> Alarm:

@@ -62,8 +62,9 @@ def _alarm_html(engine: AlertEngine, alarm: Alarm, token: str, w: dict) -> str:
         f"<p>{e(r.where(alarm))}</p>",
         f"<p>{e(r.local(alarm.started_at))}</p>",
         f"<p>{w['state']}: {e(w['states'].get(alarm.state, alarm.state))}</p>",
-        f'<img src="/a/{e(token)}/snapshot" alt="snapshot">',
     ]
+    if engine.snapshot(alarm) is not None:
+        parts.append(f'<img src="/a/{e(token)}/snapshot" alt="snapshot">')
     if alarm.acked_by and alarm.state == "acknowledged":
         parts.append(f'<p class="msg">{e(w["acked"].format(engine._display(alarm.acked_by)))}</p>')
     return "".join(parts)
