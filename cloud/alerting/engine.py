@@ -402,7 +402,7 @@ class AlertEngine:
         with self.db.session.begin() as s:
             s.execute(
                 update(Delivery)
-                .where(Delivery.status == "sending", Delivery.claimed_at < now - STUCK_SENDING_S)
+                .where(Delivery.status == "sending", Delivery.claimed_at < time.time() - STUCK_SENDING_S)
                 .values(status="pending")
             )  # a replica died mid-send: at-least-once means send again
         with self.db.session() as s:
@@ -439,8 +439,9 @@ class AlertEngine:
         with self.db.session() as s:
             items = list(s.scalars(select(Delivery).where(Delivery.id.in_(ids), Delivery.status == "pending")
                                   .order_by(Delivery.priority.desc(), Delivery.id)))  # fmt: skip
+            # claimed_at and sent_at are wall-clock stamps: compare them with the wall clock
             window = s.execute(select(Delivery.sent_at, Delivery.messages).where(
-                Delivery.channel == channel, Delivery.sent_at > now - 60, Delivery.status == "sent")).all()  # fmt: skip
+                Delivery.channel == channel, Delivery.sent_at > time.time() - 60, Delivery.status == "sent")).all()  # fmt: skip
         if not items:
             return
         if adapter is None:
