@@ -44,6 +44,7 @@ from cloud.config import CloudConfig
 from cloud.db import Alarm, Database, Delivery, EventRow, LinkUse, Media, Setting, Silence
 from cloud.media import MediaStore
 from cloud.timeseries import Point, TimeSeries
+from edge.yaml_source import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +152,13 @@ class AlertEngine:
         while not self._stop.is_set():
             self._wake.wait(self.cfg.alerting.tick_s)
             self._wake.clear()
-            try:
-                if time.monotonic() - last_reload > 2:
+            if time.monotonic() - last_reload > 2:
+                last_reload = time.monotonic()
+                try:
                     self.reload()
-                    last_reload = time.monotonic()
+                except ConfigError as exc:  # e.g. a ${VAR} this replica lacks: keep alerting on the old rules
+                    log.error("alerting rules revision not applied, keeping the previous one: %s", exc)
+            try:
                 self.step()
             except Exception:
                 log.exception("alerting step failed; retrying at the next tick")
