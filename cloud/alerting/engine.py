@@ -53,6 +53,7 @@ RULES_FILE_KEY = "alerting.rules_file_sha256"
 OPEN = ("triggered", "notified", "acknowledged")
 STUCK_SENDING_S = 120
 CATCH_UP_S = 86400
+BATCH = 50  # events per alerting transaction: bounds how long ingest waits for SQLite's writer
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
@@ -119,6 +120,7 @@ class AlertEngine:
         self.renderer = Renderer("zh", self.rules.console_url, cfg.timezone)
         self._rules_rev = -1
         self._since = time.time() - CATCH_UP_S
+        self._last_recovery = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -194,60 +196,80 @@ class AlertEngine:
 
     # --- events -> alarms ----------------------------------------------------------------
     def process_events(self, now: float) -> None:
+        """Handle new event revisions, a batch per transaction (one commit, not one per event:
+        on SQLite the ingest shares the single writer with us)."""
         with self.db.session() as s:
-            rows = s.execute(
-                select(EventRow.event_id, EventRow.revision, EventRow.updated_at)
-                .where(
-                    EventRow.updated_at >= self._since,
-                    or_(EventRow.alert_rev.is_(None), EventRow.alert_rev < EventRow.revision),
+            ids = list(
+                s.scalars(
+                    select(EventRow.event_id)
+                    .where(
+                        EventRow.updated_at >= self._since,
+                        or_(EventRow.alert_rev.is_(None), EventRow.alert_rev < EventRow.revision),
+                    )
+                    .order_by(EventRow.updated_at)
+                    .limit(BATCH)
                 )
-                .order_by(EventRow.updated_at)
-                .limit(500)
-            ).all()
-        for event_id, revision, _ in rows:
-            for _attempt in range(3):
-                try:
-                    self._handle_event(event_id, revision, now)
-                    break
-                except (IntegrityError, StaleDataError):
-                    continue  # another replica opened or changed the same alarm: look again
-        if len(rows) < 500:
+            )
+        if ids:
+            try:
+                self._handle_events(ids, now)
+            except (IntegrityError, StaleDataError):
+                # Another replica opened or changed one of the same alarms: one event at a time.
+                for event_id in ids:
+                    for _attempt in range(3):
+                        try:
+                            self._handle_events([event_id], now)
+                            break
+                        except (IntegrityError, StaleDataError):
+                            continue
+        if len(ids) < BATCH:
             # Ingest stamps updated_at before its commit lands; a minute of overlap covers that.
             self._since = max(self._since, now - 60)
 
-    def _handle_event(self, event_id: str, revision: int, now: float) -> None:
+    def _handle_events(self, ids: list[str], now: float) -> None:
         with self.db.session.begin() as s:
-            claimed = s.execute(
-                update(EventRow)
-                .where(
-                    EventRow.event_id == event_id,
-                    or_(EventRow.alert_rev.is_(None), EventRow.alert_rev < revision),
-                )
-                .values(alert_rev=revision)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount == 0:
-                return
-            row = s.get(EventRow, event_id)
-            if row.alarm_id is not None:
-                alarm = s.get(Alarm, row.alarm_id)
-                if alarm is not None and (
-                    row.confidence > alarm.confidence or (alarm.floor is None and row.floor is not None)
-                ):
-                    alarm.confidence = max(alarm.confidence, row.confidence)
-                    alarm.floor, alarm.unit = (
-                        alarm.floor if alarm.floor is not None else row.floor,
-                        alarm.unit or row.unit,
+            claimed = list(
+                s.scalars(
+                    update(EventRow)
+                    .where(
+                        EventRow.event_id.in_(ids),
+                        or_(EventRow.alert_rev.is_(None), EventRow.alert_rev < EventRow.revision),
                     )
-                    alarm.updated_at = now
+                    .values(alert_rev=EventRow.revision)
+                    .returning(EventRow.event_id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if not claimed:
                 return
-            rule = self.rules.rule_for(row.type)
-            if rule is not None:
-                self._open_or_join(s, row, rule, now)
+            rows = s.scalars(
+                select(EventRow).where(EventRow.event_id.in_(claimed)).order_by(EventRow.updated_at, EventRow.event_id)
+            )
+            batch: dict[str, Alarm] = {}  # open alarms met in this batch, by key: no query per repeat
+            with s.no_autoflush:
+                for row in rows.all():
+                    self._handle_event(s, row, now, batch)
 
-    def _open_or_join(self, s: Session, row: EventRow, rule: Rule, now: float) -> None:
+    def _handle_event(self, s: Session, row: EventRow, now: float, batch: dict[str, Alarm]) -> None:
+        if row.alarm_id is not None:
+            alarm = s.get(Alarm, row.alarm_id)
+            if alarm is not None and (
+                row.confidence > alarm.confidence or (alarm.floor is None and row.floor is not None)
+            ):
+                alarm.confidence = max(alarm.confidence, row.confidence)
+                alarm.floor = alarm.floor if alarm.floor is not None else row.floor
+                alarm.unit = alarm.unit or row.unit
+                alarm.updated_at = now
+            return
+        rule = self.rules.rule_for(row.type)
+        if rule is not None:
+            self._open_or_join(s, row, rule, now, batch)
+
+    def _open_or_join(self, s: Session, row: EventRow, rule: Rule, now: float, batch: dict[str, Alarm]) -> None:
         key = f"{row.site}/{row.node}/{row.camera or '-'}/{row.type}"
-        alarm = s.scalar(select(Alarm).where(Alarm.open_key == key))
+        alarm = batch.get(key)
+        if alarm is None:
+            alarm = batch[key] = s.scalar(select(Alarm).where(Alarm.open_key == key))
         if alarm is not None and alarm.window_until >= now:
             alarm.event_count += 1
             alarm.last_event_id, alarm.last_event_at = row.event_id, now
@@ -270,6 +292,7 @@ class AlertEngine:
         )  # fmt: skip
         s.add(alarm)
         s.flush()
+        batch[key] = alarm
         row.alarm_id = alarm.id
         target = f"alarm:{alarm.id}"
         audit(s, "system", "alarm.triggered", target, event_id=row.event_id, rule=rule.name, severity=rule.severity,
@@ -403,12 +426,14 @@ class AlertEngine:
 
     # --- delivery ----------------------------------------------------------------------
     def dispatch(self, now: float) -> None:
-        with self.db.session.begin() as s:
-            s.execute(
-                update(Delivery)
-                .where(Delivery.status == "sending", Delivery.claimed_at < time.time() - STUCK_SENDING_S)
-                .values(status="pending")
-            )  # a replica died mid-send: at-least-once means send again
+        if time.monotonic() - self._last_recovery > 10:
+            self._last_recovery = time.monotonic()
+            with self.db.session.begin() as s:  # a replica died mid-send: at-least-once means send again
+                s.execute(
+                    update(Delivery)
+                    .where(Delivery.status == "sending", Delivery.claimed_at < time.time() - STUCK_SENDING_S)
+                    .values(status="pending")
+                )
         with self.db.session() as s:
             rows = s.execute(
                 select(Delivery.id, Delivery.channel)
