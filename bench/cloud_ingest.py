@@ -263,7 +263,8 @@ def write_doc(r: dict, args: argparse.Namespace) -> None:
 
 Commit `{commit.stdout.strip()}`, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; one ingest
 worker (`gridwatch-cloud serve --workers 1`), default store (SQLite WAL, synchronous=FULL; embedded
-time series), private Mosquitto; 20 simulated nodes publishing from the benchmark process on the
+time series), the alerting engine running with its default rules (every `test` event raises or
+joins an info alarm), private Mosquitto; 20 simulated nodes publishing from the benchmark process on the
 same machine, so publishers, broker and cloud share the {os.cpu_count()} cores.
 
 | what | measured | target | |
