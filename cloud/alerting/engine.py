@@ -75,10 +75,10 @@ def rules_revision(db: Database) -> tuple[int, str | None]:
         return (row.revision, row.value) if row else (0, None)
 
 
-def save_rules(db: Database, text: str, actor: str) -> int:
-    """Validate and store a new revision of the rules; ConfigError if invalid. Every replica
-    picks it up on its next tick."""
-    parse_rules(text, "rules")
+def save_rules(db: Database, text: str, actor: str, name: str = "rules") -> int:
+    """Validate and store a new revision of the rules; ConfigError (naming `name`, line and key
+    path) if invalid. Every replica picks it up on its next tick."""
+    parse_rules(text, name)
     with db.session.begin() as s:
         row = s.get(Setting, RULES_KEY, with_for_update=True)
         if row is None:
@@ -95,13 +95,12 @@ def seed_rules_from_file(db: Database, path: Path) -> None:
     """Import the rules file when it changed since the last import (so editing the file and
     restarting applies it, while edits made through the API survive restarts of an unchanged file)."""
     text = path.read_text(encoding="utf-8")
-    parse_rules(text, path.name)  # an invalid file stops the start with file:line messages
     sha = hashlib.sha256(text.encode()).hexdigest()
     with db.session() as s:
         seen = s.get(Setting, RULES_FILE_KEY)
         if seen is not None and seen.value == sha:
             return
-    save_rules(db, text, f"file:{path.name}")
+    save_rules(db, text, f"file:{path.name}", path.name)  # invalid: the start stops with file:line messages
     with db.session.begin() as s:
         s.merge(Setting(key=RULES_FILE_KEY, value=sha, updated_by="system"))
 
@@ -115,9 +114,9 @@ class AlertEngine:
         self.tz = ZoneInfo(cfg.timezone)
         self.http = httpx.Client()
         self.secret = link_secret(db)
-        self.rules = AlertingRules()
-        self.adapters: dict[str, Adapter] = {}
-        self.renderer = Renderer("zh", self.rules.console_url, cfg.timezone)
+        self.rules: AlertingRules  # these three are set by reload(), at the end of __init__
+        self.adapters: dict[str, Adapter]
+        self.renderer: Renderer
         self._rules_rev = -1
         self._since = time.time() - CATCH_UP_S
         self._last_recovery = 0.0
@@ -331,7 +330,7 @@ class AlertEngine:
     def _notify_level(self, s: Session, alarm: Alarm, rule: Rule, kind: str, now: float) -> None:
         """Queue messages for the alarm's current level, skipping levels with nobody on duty,
         and set the escalation timer."""
-        grid = next((g for g in self.rules.grids if g.id == alarm.grid), None)
+        grid = self.rules.grid(alarm.grid)
         local = datetime.fromtimestamp(now, self.tz)
         skipped: list[str] = []
         people: list[str] = []
@@ -417,7 +416,7 @@ class AlertEngine:
         alarm.reminders_sent += 1
         who = [alarm.acked_by] if alarm.acked_by in self.rules.people else []
         if not who:
-            grid = next((g for g in self.rules.grids if g.id == alarm.grid), None)
+            grid = self.rules.grid(alarm.grid)
             who = self.rules.recipients(Level.grid_worker, grid, datetime.fromtimestamp(now, self.tz))
         channels = self._queue(s, alarm, "reminder", f"reminder:{alarm.reminders_sent}", who, now)
         alarm.next_action_at = now + rule.resolve_within_s
@@ -541,7 +540,7 @@ class AlertEngine:
         if d.kind in ("alarm", "escalation", "reminder") and keys and alarm.state != "resolved":
             ttl = self.rules.link_hours * 3600
             extra["ack_url"] = self.renderer.ack_url(make_token(self.secret, alarm.id, keys[0], ttl))
-        grid = next((g for g in self.rules.grids if g.id == alarm.grid), None)
+        grid = self.rules.grid(alarm.grid)
         extra["grid"] = grid.name or grid.id if grid else None
         rule = self.rules.rule_for(alarm.type)
         if d.kind == "escalation" and rule is not None:
@@ -549,21 +548,26 @@ class AlertEngine:
             extra["level"] = rule.levels[min(level, len(rule.levels) - 1)].value
             extra["minutes"] = max(1, round((d.created_at - alarm.opened_at) / 60))
         elif d.kind == "reminder":
-            extra["who"] = self._display(alarm.acked_by)
+            extra["who"] = self.display_name(alarm.acked_by)
             extra["minutes"] = max(1, round((d.created_at - (alarm.acked_at or alarm.opened_at)) / 60))
         elif d.kind == "resolved":
-            extra["who"] = self._display(alarm.resolved_by)
+            extra["who"] = self.display_name(alarm.resolved_by)
         return self.renderer.alarm(alarm, d.kind, extra)
 
-    def _display(self, who: str | None) -> str:
+    def display_name(self, who: str | None) -> str:
+        """A person key or user name as people read it (`zhang` -> `张伟`)."""
         person = self.rules.people.get(who or "")
         return person.name if person else (who or "?")
 
-    def snapshot(self, alarm: Alarm) -> tuple[bytes, str] | None:
-        """The opening event's snapshot (bytes, content type), if the node uploaded one."""
+    def snapshot_media(self, alarm: Alarm) -> Media | None:
+        """The opening event's snapshot record, if the node uploaded one."""
         with self.db.session() as s:
-            m = s.scalar(select(Media).where(Media.event_id == alarm.first_event_id, Media.kind == "snapshot",
-                                             Media.deleted_at.is_(None)).limit(1))  # fmt: skip
+            return s.scalar(select(Media).where(Media.event_id == alarm.first_event_id, Media.kind == "snapshot",
+                                                Media.deleted_at.is_(None)).limit(1))  # fmt: skip
+
+    def snapshot(self, alarm: Alarm) -> tuple[bytes, str] | None:
+        """The opening event's snapshot (bytes, content type), if there is one on disk."""
+        m = self.snapshot_media(alarm)
         try:
             return (self.media.path(m.key).read_bytes(), m.content_type) if m is not None else None
         except OSError:
@@ -613,7 +617,7 @@ class AlertEngine:
                 if link is not None and s.get(LinkUse, link.nonce) is not None:
                     raise LinkError("this link was already used")
                 if alarm.state == "resolved":
-                    raise AlarmError(f"already resolved by {self._display(alarm.resolved_by)}")
+                    raise AlarmError(f"already resolved by {self.display_name(alarm.resolved_by)}")
                 if link is not None:
                     s.add(LinkUse(nonce=link.nonce, alarm_id=alarm_id, used_at=now))
                 yield s, alarm, now
@@ -625,7 +629,7 @@ class AlertEngine:
     def acknowledge(self, alarm_id: int, actor: str, person: str | None = None, link: Link | None = None) -> Alarm:
         with self._acting(alarm_id, link) as (s, alarm, now):
             if alarm.state == "acknowledged":
-                raise AlarmError(f"already acknowledged by {self._display(alarm.acked_by)}")
+                raise AlarmError(f"already acknowledged by {self.display_name(alarm.acked_by)}")
             rule = self.rules.rule_for(alarm.type)
             alarm.state, alarm.acked_by, alarm.acked_at, alarm.updated_at = "acknowledged", person or actor, now, now
             alarm.next_action_at = now + rule.resolve_within_s if rule and rule.reminders else None

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from contract import EventType
 from edge.yaml_source import ConfigError, LocatedYaml, pydantic_problems
 
 
@@ -201,13 +202,11 @@ class Grid(_Section):
 
 
 # --- rules -----------------------------------------------------------------------------
-EVENT_TYPES = ["thrown_object", "smoke", "fire", "camera_offline", "camera_tamper", "test"]
-
-
 class Rule(_Section):
     name: str = Field(description="Shown in the audit log.")
-    types: list[Literal["thrown_object", "smoke", "fire", "camera_offline", "camera_tamper", "test"]] = Field(
-        min_length=1, description="Event types this rule handles; the first matching rule wins."
+    types: list[EventType] = Field(
+        min_length=1,
+        description=f"Event types this rule handles ({', '.join(EventType)}); the first matching rule wins.",
     )
     severity: Literal["info", "minor", "major", "critical"] = Field(description="Severity of the alarm.")
     group_wait_s: float = Field(
@@ -294,6 +293,9 @@ class AlertingRules(_Section):
 
     def rule_for(self, event_type: str) -> Rule | None:
         return next((r for r in self.rules if event_type in r.types), None)
+
+    def grid(self, grid_id: str | None) -> Grid | None:
+        return next((g for g in self.grids if g.id == grid_id), None)
 
     def grid_of(self, site: str, building: str | None) -> Grid | None:
         for g in self.grids:

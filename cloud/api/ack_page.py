@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cloud.alerting.engine import AlarmError, AlertEngine
 from cloud.alerting.links import Link, LinkError, make_token, read_token, was_spent
+from cloud.alerting.messages import TEXT
 from cloud.api.deps import service
 from cloud.db import Alarm
 from cloud.service import CloudService
@@ -21,11 +22,11 @@ from cloud.service import CloudService
 router = APIRouter(tags=["acknowledgement links"], include_in_schema=True)
 
 WORDS = {
-    "zh": {"ack": "确认接警", "resolve": "处理完毕", "handled": "已处理", "false_alarm": "误报", "note": "处理说明",
+    "zh": {"ack": "确认接警", "resolve": "处理完毕", "note": "处理说明",
            "photo": "现场照片（可选）", "state": "状态", "acked": "已由 {} 确认", "done": "已处理完毕，谢谢！",
            "states": {"triggered": "待确认", "notified": "已通知，待确认", "acknowledged": "已确认，处理中", "resolved": "已结束"},
            "console": "在控制台查看"},
-    "en": {"ack": "Acknowledge", "resolve": "Resolve", "handled": "Handled", "false_alarm": "False alarm", "note": "Note",
+    "en": {"ack": "Acknowledge", "resolve": "Resolve", "note": "Note",
            "photo": "Photo from the scene (optional)", "state": "State", "acked": "Acknowledged by {}",
            "done": "Resolved. Thank you!", "states": {"triggered": "waiting", "notified": "notified, waiting",
            "acknowledged": "acknowledged, in hand", "resolved": "closed"}, "console": "Open in the console"},
@@ -63,10 +64,10 @@ def _alarm_html(engine: AlertEngine, alarm: Alarm, token: str, w: dict) -> str:
         f"<p>{e(r.local(alarm.started_at))}</p>",
         f"<p>{w['state']}: {e(w['states'].get(alarm.state, alarm.state))}</p>",
     ]
-    if engine.snapshot(alarm) is not None:
+    if engine.snapshot_media(alarm) is not None:
         parts.append(f'<img src="/a/{e(token)}/snapshot" alt="snapshot">')
     if alarm.acked_by and alarm.state == "acknowledged":
-        parts.append(f'<p class="msg">{e(w["acked"].format(engine._display(alarm.acked_by)))}</p>')
+        parts.append(f'<p class="msg">{e(w["acked"].format(engine.display_name(alarm.acked_by)))}</p>')
     return "".join(parts)
 
 
@@ -94,7 +95,7 @@ def _open(svc: CloudService, token: str) -> tuple[Link, Alarm]:
 def link_page(token: str, svc: CloudService = Depends(service)) -> HTMLResponse:
     """The alarm, and the one action this link allows next."""
     engine = _engine(svc)
-    w = WORDS[engine.rules.language]
+    w = WORDS[engine.rules.language] | TEXT[engine.rules.language]["resolved"]
     try:
         link, alarm = _open(svc, token)
     except LinkError as exc:
@@ -142,7 +143,7 @@ async def link_resolve(
         alarm = engine.resolve(link.alarm_id, f"link:{link.person}", outcome, note, link.person or None, data, link)
     except (LinkError, AlarmError) as exc:
         return _problem(str(exc), exc.status if isinstance(exc, AlarmError) else 410)
-    w = WORDS[engine.rules.language]
+    w = WORDS[engine.rules.language] | TEXT[engine.rules.language]["resolved"]
     return _page(engine.renderer.title(alarm), _alarm_html(engine, alarm, token, w) + f'<p class="msg">{w["done"]}</p>')
 
 
