@@ -7,7 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mosquitto mosquitto-clients python3-gi gir1.2-gst-rtsp-server-1.0 \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools openssl
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools openssl \
+	chromium fonts-wqy-microhei
 
 .PHONY: demo test lint bench-edge bench-cloud bench-thrown bench-alert system-deps venv docs clean
 

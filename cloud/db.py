@@ -232,6 +232,9 @@ class Alarm(Base):
         Integer, nullable=True, doc="The fire alarm muting this smoke alarm."
     )
     silenced_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    assigned_to: Mapped[str | None] = mapped_column(
+        String(100), nullable=True, doc="The person (rules key) the control room sent to handle it."
+    )
     updated_at: Mapped[float] = mapped_column(Float, default=now, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": version}

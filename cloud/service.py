@@ -11,6 +11,7 @@ from cloud.media import MediaStore
 from cloud.metrics import Metrics
 from cloud.retention import sweep
 from cloud.timeseries import TimeSeries, open_timeseries
+from contract import Command, Topics
 
 
 class CloudService:
@@ -34,6 +35,15 @@ class CloudService:
             worker = IngestWorker(self.cfg, self.ingestor, i, on_stored=self.alerts.wake)
             worker.start()
             self.workers.append(worker)
+
+    def send_command(self, site: str, node: str, name: str, cmd: Command) -> None:
+        """Publish a command on the node's cmd topic through a connected ingest client (the
+        cloud's MQTT user may write every node's cmd topics); ConnectionError when none is."""
+        worker = next((w for w in self.workers if w.connected.is_set()), None)
+        if worker is None:
+            raise ConnectionError("the cloud is not connected to the broker; try again in a moment")
+        topic = Topics(site, node, self.cfg.broker.topic_prefix).cmd(name)
+        worker.client.publish(topic, cmd.model_dump_json(exclude_none=True), qos=1)
 
     def sweep_media(self) -> int:
         """Run the retention sweep once and count what it deleted in the metrics."""

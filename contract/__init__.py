@@ -13,6 +13,7 @@ from contract.models import (
     CommandReply,
     Event,
     EventType,
+    FacadeCalibration,
     MediaRef,
     NodeHealth,
     Origin,
@@ -26,6 +27,7 @@ from contract.models import (
 from contract.topics import Topics
 
 __all__ = [
+    "FacadeCalibration",
     "SCHEMA_VERSION",
     "Ack",
     "AckedRevision",

@@ -79,6 +79,17 @@ class Origin(_Model):
     released_at: datetime | None = None
 
 
+class FacadeCalibration(_Model):
+    """The facade mapping that named the floor and unit, carried with the event so the event
+    explains itself after the camera is recalibrated (the console draws it; a court can check it)."""
+
+    corners: list[tuple[float, float]] = Field(
+        min_length=4, max_length=4, description="Image px: top-left, top-right, bottom-right, bottom-left."
+    )
+    floors: tuple[int, int] = Field(description="Floor at the bottom edge, floor at the top edge.")
+    units: list[str] | None = Field(None, description="Units left to right, equal width.")
+
+
 class ThrownDetails(_Model):
     origin: Origin
     trajectory: list[tuple[float, float, float]] = Field(
@@ -88,6 +99,7 @@ class ThrownDetails(_Model):
     )
     object_px: float | None = Field(None, description="Median blob area of the object in px.")
     fall_floors: float | None = Field(None, description="Storeys the object was seen to fall.")
+    facade: FacadeCalibration | None = Field(None, description="The calibration in force; null when uncalibrated.")
 
 
 class RegionDetails(_Model):

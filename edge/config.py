@@ -88,12 +88,24 @@ class FacadeConfig(Section):
             raise ValueError(f"floors: the top floor ({hi}) is below the bottom floor ({lo}); write [bottom, top]")
         if _signed_area(self.corners) <= 0:
             raise ValueError("corners must go top-left, top-right, bottom-right, bottom-left and enclose an area")
+        if not _convex(self.corners):
+            raise ValueError("corners must form a convex quadrilateral: no three on one line, no corner pushed inwards")
         if self.units is not None and len(set(self.units)) != len(self.units):
             raise ValueError("units must be distinct")
         return self
 
     def build(self) -> Facade:
         return Facade(self.corners, self.floors, self.units)
+
+
+def _convex(pts: list[Point]) -> bool:
+    """Every turn clockwise (image y down): the perspective mapping needs a proper quad."""
+    n = len(pts)
+    for i in range(n):
+        (ax, ay), (bx, by), (cx, cy) = pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
+        if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) <= 0:
+            return False
+    return True
 
 
 def _signed_area(pts: list[Point]) -> float:
@@ -138,7 +150,7 @@ class CameraConfig(Section):
     source: str = Field(
         description="`rtsp://...` (TCP), `http(s)://...`, or a video file path (relative to the config file)."
     )
-    building: str = Field(description="Building this camera watches, as the cloud knows it (e.g. `7`).")
+    building: str = Field(min_length=1, description="Building this camera watches, as the cloud knows it (e.g. `7`).")
     loop: bool = Field(False, description="Files only: start again at the end (for demos and soak tests).")
     facade: FacadeConfig | None = Field(None, description="Facade calibration; needed to name floors and units.")
     masks: list[MaskConfig] = Field(default_factory=list, description="Polygons to ignore, or to ignore and blank.")

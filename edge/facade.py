@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from contract import FacadeCalibration
+
 # A point this far outside the quad (in storeys / unit widths) still maps to the nearest
 # floor or unit: trajectories extrapolated back to the release point are noisy by about that.
 EDGE_TOLERANCE = 0.5
@@ -42,6 +44,11 @@ class Facade:
         square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
         self._to_facade = cv2.getPerspectiveTransform(self.corners, square)
         self._to_image = cv2.getPerspectiveTransform(square, self.corners)
+
+    def calibration(self) -> FacadeCalibration:
+        """This mapping as the contract carries it with a thrown-object event."""
+        corners = [(float(x), float(y)) for x, y in self.corners]
+        return FacadeCalibration(corners=corners, floors=(self.bottom_floor, self.top_floor), units=self.units or None)
 
     @property
     def storeys(self) -> int:
@@ -84,6 +91,18 @@ class Facade:
         u, v = self.to_uv(x, y)
         dv = 0.5 / self.storeys
         return abs(self.to_image(u, v + dv)[1] - self.to_image(u, v - dv)[1])
+
+    def grid_lines(self) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+        """Image segments of every storey boundary and unit boundary, for drawing the mapping
+        over a snapshot (the installer sees exactly what the detector will use)."""
+        lines = []
+        for k in range(self.storeys + 1):
+            v = k / self.storeys
+            lines.append((self.to_image(0.0, v), self.to_image(1.0, v)))
+        for k in range(len(self.units) + 1):
+            u = k / len(self.units)
+            lines.append((self.to_image(u, 0.0), self.to_image(u, 1.0)))
+        return lines
 
     def floor_polygon(self, floor: int, unit: str | None = None) -> np.ndarray:
         """Image polygon of one storey (or one storey of one unit), for overlays."""

@@ -375,7 +375,7 @@ class AlertEngine:
 
     @staticmethod
     def _cancel_pending(
-        s: Session, alarm_id: int, kinds: tuple[str, ...] = ("alarm", "escalation", "reminder")
+        s: Session, alarm_id: int, kinds: tuple[str, ...] = ("alarm", "escalation", "reminder", "assigned")
     ) -> None:
         s.execute(
             update(Delivery)
@@ -537,7 +537,7 @@ class AlertEngine:
 
     def _render(self, d: Delivery, alarm: Alarm, keys: list[str]):
         extra: dict[str, Any] = {}
-        if d.kind in ("alarm", "escalation", "reminder") and keys and alarm.state != "resolved":
+        if d.kind in ("alarm", "escalation", "reminder", "assigned") and keys and alarm.state != "resolved":
             ttl = self.rules.link_hours * 3600
             extra["ack_url"] = self.renderer.ack_url(make_token(self.secret, alarm.id, keys[0], ttl))
         grid = self.rules.grid(alarm.grid)
@@ -552,6 +552,8 @@ class AlertEngine:
             extra["minutes"] = max(1, round((d.created_at - (alarm.acked_at or alarm.opened_at)) / 60))
         elif d.kind == "resolved":
             extra["who"] = self.display_name(alarm.resolved_by)
+        elif d.kind == "assigned":
+            extra["who"] = self.display_name(alarm.assigned_to)
         return self.renderer.alarm(alarm, d.kind, extra)
 
     def display_name(self, who: str | None) -> str:
@@ -636,6 +638,17 @@ class AlertEngine:
             self._cancel_pending(s, alarm.id)
             audit(s, actor, "alarm.acknowledged", f"alarm:{alarm.id}", person=person, via="link" if link else "console",
                   after_s=round(now - alarm.opened_at, 1))  # fmt: skip
+        return alarm
+
+    def assign(self, alarm_id: int, actor: str, person: str) -> Alarm:
+        """Send a named person: they get the alarm on their own channels with an acknowledgement
+        link of their own. The escalation runs on until someone acknowledges."""
+        if person not in self.rules.people:
+            raise AlarmError(f"no person {person!r} in the alerting rules", 422)
+        with self._acting(alarm_id, None) as (s, alarm, now):
+            alarm.assigned_to, alarm.updated_at = person, now
+            channels = self._queue(s, alarm, "assigned", f"assigned:{person}:{int(now)}", [person], now)
+            audit(s, actor, "alarm.assigned", f"alarm:{alarm.id}", person=person, channels=channels)
         return alarm
 
     def resolve(self, alarm_id: int, actor: str, outcome: str, note: str, person: str | None = None,
@@ -726,7 +739,8 @@ class AlertEngine:
 
     # --- closing the loop --------------------------------------------------------------
     def stats(self, since: float, until: float, site: str | None = None) -> dict[str, Any]:
-        """Time to acknowledge and resolve per grid and per worker; false-alarm ratio per camera."""
+        """Time to acknowledge and resolve per grid, worker and day (the service's time zone);
+        false-alarm ratio per camera."""
         q = select(Alarm).where(Alarm.opened_at >= since, Alarm.opened_at < until, Alarm.silenced_by.is_(None))
         if site:
             q = q.where(Alarm.site == site)
@@ -761,4 +775,5 @@ class AlertEngine:
             "by_grid": by(lambda a: a.grid or "(no grid)"),
             "by_worker": by(lambda a: a.acked_by),
             "by_camera": by(lambda a: f"{a.site}/{a.node}/{a.camera or '-'}"),
+            "by_day": by(lambda a: datetime.fromtimestamp(a.opened_at, self.tz).date().isoformat()),
         }

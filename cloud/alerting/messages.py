@@ -21,6 +21,7 @@ TEXT = {
         "building": "{}栋", "floor": "{}层", "unit": "{}户位", "camera": "摄像头 {}",
         "where": "地点", "origin": "疑似抛出位置", "when": "时间", "confidence": "置信度", "count": "重复检测 {} 次",
         "escalation": "升级至{level}：{minutes} 分钟无人确认", "reminder": "提醒：{who} 已确认 {minutes} 分钟，尚未处理完毕",
+        "assigned": "监控室指派{who}前往处置",
         "resolved": {"handled": "已处理", "false_alarm": "误报"}, "by": "处理人", "note": "说明",
         "links": ("查看事件", "确认接警"), "digest": "另有 {} 条告警", "grid": "网格",
     },
@@ -34,6 +35,7 @@ TEXT = {
         "where": "Where", "origin": "Thrown from", "when": "When", "confidence": "Confidence", "count": "detected {} times",
         "escalation": "Escalated to {level}: unacknowledged for {minutes} min",
         "reminder": "Reminder: acknowledged by {who} {minutes} min ago, not resolved yet",
+        "assigned": "The control room sends {who} to handle it",
         "resolved": {"handled": "Handled", "false_alarm": "False alarm"}, "by": "By", "note": "Note",
         "links": ("Event", "Acknowledge"), "digest": "{} more alarms", "grid": "Grid",
     },
@@ -76,7 +78,7 @@ class Renderer:
         return f"【{sev}】{self.what(alarm)} · {place}"
 
     def alarm(self, alarm: Alarm, kind: str, extra: dict) -> Message:
-        """The message of one delivery: `kind` alarm, escalation, reminder or resolved."""
+        """The message of one delivery: `kind` alarm, escalation, reminder, assigned or resolved."""
         t = self.t
         label = t["origin"] if alarm.type == "thrown_object" and alarm.floor is not None else t["where"]
         lines = []
@@ -84,6 +86,8 @@ class Renderer:
             lines.append(t["escalation"].format(level=t["levels"][extra["level"]], minutes=extra["minutes"]))
         elif kind == "reminder":
             lines.append(t["reminder"].format(who=extra["who"], minutes=extra["minutes"]))
+        elif kind == "assigned":
+            lines.append(t["assigned"].format(who=extra["who"]))
         elif kind == "resolved":
             lines.append(f"{t['resolved'][alarm.outcome or 'handled']} · {t['by']}{self.sep}{extra['who']}")
             if alarm.note:

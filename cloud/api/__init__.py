@@ -6,8 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
-from cloud.api import ack_page, alarms, events, live, media, nodes, series, system, users
+from cloud.api import ack_page, alarms, camera_config, events, live, media, nodes, series, system, users
 from cloud.service import CloudService
+from cloud.web import mount as mount_console
 from edge import __version__
 
 
@@ -21,8 +22,9 @@ def create_app(svc: CloudService) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = svc
-    for module in (system, users, events, alarms, ack_page, live, media, nodes, series):
+    for module in (system, users, events, alarms, ack_page, live, media, nodes, series, camera_config):
         app.include_router(module.router)
+    mount_console(app)
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> JSONResponse:

@@ -51,6 +51,7 @@ class AlarmOut(BaseModel):
     note: str | None
     photo_url: str | None
     muted: str | None = Field(description="`inhibited by alarm N` or `silenced by silence N`; no messages are sent.")
+    assigned_to: str | None = Field(description="The person (rules key) sent to handle it.")
     next_action_at: datetime | None
 
 
@@ -94,6 +95,16 @@ class SilenceOut(SilenceIn):
     created_by: str
 
 
+class Assignment(BaseModel):
+    person: str = Field(description="A key of `people` in the alerting rules.")
+
+
+class PersonOut(BaseModel):
+    key: str
+    name: str
+    user: str | None
+
+
 class RulesOut(BaseModel):
     revision: int = Field(description="0: the built-in defaults are in force.")
     text: str | None
@@ -109,7 +120,7 @@ def alarm_out(a: Alarm) -> AlarmOut:
         opened_at=from_epoch(a.opened_at), level=a.level, acked_by=a.acked_by, acked_at=from_epoch(a.acked_at),
         resolved_by=a.resolved_by, resolved_at=from_epoch(a.resolved_at), outcome=a.outcome, note=a.note,
         photo_url=f"/api/media/{a.photo_media_id}" if a.photo_media_id else None, muted=muted,
-        next_action_at=from_epoch(a.next_action_at),
+        next_action_at=from_epoch(a.next_action_at), assigned_to=a.assigned_to,
     )  # fmt: skip
 
 
@@ -221,6 +232,25 @@ async def resolve_alarm(
     engine = _engine(svc)
     person = engine.rules.person_of_user(p.name)
     return _lifecycle(lambda: engine.resolve(alarm_id, p.name, outcome, note, person, data))
+
+
+@router.post("/api/alarms/{alarm_id}/assign", response_model=AlarmOut)
+def assign_alarm(
+    alarm_id: int,
+    body: Assignment,
+    p: Principal = Depends(require(Role.admin, Role.operator)),
+    svc: CloudService = Depends(service),
+) -> AlarmOut:
+    """The control room sends a person: they are told on their own channels, with their own link."""
+    _visible_alarm(svc, p, alarm_id)
+    return _lifecycle(lambda: _engine(svc).assign(alarm_id, p.name, body.person))
+
+
+@router.get("/api/alerting/people", response_model=list[PersonOut])
+def list_people(p: Principal = Depends(require(*HANDLERS)), svc: CloudService = Depends(service)) -> list[PersonOut]:
+    """The people an alarm can be assigned to, from the alerting rules in force."""
+    people = _engine(svc).rules.people
+    return [PersonOut(key=k, name=v.name, user=v.user) for k, v in sorted(people.items())]
 
 
 @router.get("/api/silences", response_model=list[SilenceOut])

@@ -53,6 +53,7 @@ class EventSummary(BaseModel):
     confidence: float
     evidence: bool
     received_at: datetime
+    alarm_id: int | None = Field(None, description="The alarm this event opened or joined, once alerting handled it.")
     snapshot_url: str | None = None
     clip_url: str | None = None
 
@@ -83,7 +84,7 @@ def summary(row: EventRow, media: list[Media]) -> dict:
         event_id=row.event_id, revision=row.revision, phase=row.phase, type=row.type, site=row.site,
         node=row.node, camera=row.camera, building=row.building, floor=row.floor, unit=row.unit,
         started_at=from_epoch(row.started_at), ended_at=from_epoch(row.ended_at), confidence=row.confidence,
-        evidence=row.evidence, received_at=from_epoch(row.received_at),
+        evidence=row.evidence, received_at=from_epoch(row.received_at), alarm_id=row.alarm_id,
         snapshot_url=urls.get("snapshot"), clip_url=urls.get("clip"),
     )  # fmt: skip
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from cloud.api.deps import require, service, user
 from cloud.api.visibility import visible
 from cloud.auth import Principal, Role
-from cloud.db import Camera, Node, from_epoch
+from cloud.db import Camera, Media, Node, from_epoch
 from cloud.registry import RegistryError, add_node, revoke_node
 from cloud.service import CloudService
+from contract import Command
 
 router = APIRouter(prefix="/api/nodes", tags=["nodes"])
 
@@ -102,3 +104,62 @@ def revoke(node_id: str, p: Principal = Depends(require(Role.admin)), svc: Cloud
         revoke_node(svc.db, node_id, actor=p.name)
     except RegistryError as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+class SnapshotRequest(BaseModel):
+    cmd_id: str = Field(description="The snapshot arrives as `/api/nodes/{node}/cameras/{camera}/snapshot?cmd_id=`.")
+
+
+class SnapshotOut(BaseModel):
+    url: str
+    cmd_id: str | None
+    stored_at: datetime
+
+
+INSTALLERS = (Role.admin, Role.installer)
+
+
+def _camera_of(svc: CloudService, node_id: str, camera: str) -> tuple[Node, Camera]:
+    with svc.db.session() as s:
+        n, cam = s.get(Node, node_id), s.get(Camera, (node_id, camera))
+    if n is None or cam is None or n.revoked_at is not None:
+        raise HTTPException(404, f"no camera {camera!r} on node {node_id!r}")
+    return n, cam
+
+
+@router.post("/{node_id}/cameras/{camera}/snapshot", response_model=SnapshotRequest, status_code=202)
+def request_snapshot(
+    node_id: str, camera: str, p: Principal = Depends(require(*INSTALLERS)), svc: CloudService = Depends(service)
+) -> SnapshotRequest:
+    """Ask the node (over its cmd topic) for a current frame; it uploads the JPEG a moment later."""
+    n, _ = _camera_of(svc, node_id, camera)
+    cmd = Command(cmd_id=f"snap-{uuid.uuid4().hex[:12]}", camera=camera, note=f"requested by {p.name}")
+    try:
+        svc.send_command(n.site, n.id, "snapshot", cmd)
+    except ConnectionError as exc:
+        raise HTTPException(503, str(exc)) from None
+    return SnapshotRequest(cmd_id=cmd.cmd_id)
+
+
+@router.get("/{node_id}/cameras/{camera}/snapshot", response_model=SnapshotOut)
+def latest_snapshot(
+    node_id: str,
+    camera: str,
+    cmd_id: str | None = Query(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Wait for this request's."),
+    p: Principal = Depends(require(*INSTALLERS)),
+    svc: CloudService = Depends(service),
+) -> SnapshotOut:
+    """The newest snapshot the camera's node uploaded on command (404 until there is one)."""
+    n, _ = _camera_of(svc, node_id, camera)
+    q = select(Media).where(Media.node == n.id, Media.kind == "snapshot", Media.event_id.is_(None),
+                            Media.deleted_at.is_(None))  # fmt: skip
+    q = q.where(Media.key.contains(f"/snapshots/{camera}/", autoescape=True))
+    if cmd_id:
+        q = q.where(Media.filename == f"{camera}-{cmd_id}.jpg")
+    with svc.db.session() as s:
+        m = s.scalar(q.order_by(Media.stored_at.desc()).limit(1))
+    if m is None:
+        raise HTTPException(404, f"no snapshot from {node_id}/{camera} yet" + (f" for {cmd_id}" if cmd_id else ""))
+    return SnapshotOut(
+        url=f"/api/media/{m.id}", cmd_id=m.filename[len(camera) + 1 : -4], stored_at=from_epoch(m.stored_at)
+    )

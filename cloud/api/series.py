@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, String, cast, func, select
 
 from cloud.api.deps import service, user
 from cloud.api.visibility import visible
@@ -43,6 +43,7 @@ class GroupBy(StrEnum):
     day = "day"
     type = "type"
     camera = "camera"
+    floor_unit = "floor_unit"
 
 
 class Count(BaseModel):
@@ -104,7 +105,8 @@ def stats(
     p: Principal = Depends(user),
     svc: CloudService = Depends(service),
 ) -> Stats:
-    """Event counts grouped by one column; `day` is the calendar day in the service's time zone."""
+    """Event counts grouped by one column; `day` is the calendar day in the service's time zone;
+    `floor_unit` keys are `floor/unit` (the console's heatmap of thrown-object origins)."""
     tz = ZoneInfo(svc.cfg.timezone)
     t1 = until.timestamp() if until else time.time()
     t0 = since.timestamp() if since else t1 - 30 * 86400
@@ -112,6 +114,8 @@ def stats(
     if group_by is GroupBy.day:
         day = (EventRow.started_at + offset.total_seconds()) / 86400
         key = func.floor(day) if svc.db.engine.dialect.name == "postgresql" else cast(day, Integer)
+    elif group_by is GroupBy.floor_unit:
+        key = cast(EventRow.floor, String).concat("/").concat(func.coalesce(EventRow.unit, ""))
     else:
         key = getattr(EventRow, group_by.value)
     q = select(key, func.count()).where(

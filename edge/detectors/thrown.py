@@ -495,6 +495,7 @@ class ThrownDetector(Detector):
             trajectory=[(float(t[i] - release_t), float(xy[i, 0]), float(xy[i, 1])) for i in idx],
             object_px=round(float(np.median(tr.area)) / self.scale**2, 1),
             fall_floors=round(fallen / self.cfg.storey_m, 2),
+            facade=self.facade.calibration() if self.calibrated else None,
         )
         return Detection(
             key=tr.key or f"thrown-{tr.id}",
