@@ -10,7 +10,7 @@ APT_PACKAGES := mosquitto mosquitto-clients python3-gi gir1.2-gst-rtsp-server-1.
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools openssl \
 	chromium fonts-wqy-microhei
 
-.PHONY: demo test lint bench-edge bench-cloud bench-thrown bench-alert system-deps venv docs clean
+.PHONY: demo test lint bench-edge bench-cloud bench-thrown bench-alert system-deps venv docs screenshots clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -39,6 +39,9 @@ demo: system-deps venv
 docs: venv
 	$(VENV)/bin/gridwatch-edge docs --out docs
 	$(VENV)/bin/gridwatch-cloud docs --out docs
+
+screenshots: system-deps venv
+	GRIDWATCH_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q tests/test_console.py
 
 clean:
 	rm -rf $(VENV) build var .pytest_cache .ruff_cache

@@ -1,8 +1,10 @@
 """`make demo`: the whole path on one machine with embedded defaults. A private Mosquitto
 whose users and ACL come from the cloud's node registry, `gridwatch-cloud serve` (SQLite,
-local disk), and `gridwatch-edge run` on generated sample footage. A `test` event is raised
-through MQTT; the demo waits until the cloud has stored it with its clip, then prints where to
-see it. `--keep` leaves everything running until Ctrl-C.
+local disk), and `gridwatch-edge run` on sample footage the project renders itself (a facade
+from which flower pots are dropped). The agent's thrown-object detector finds a drop, names
+its floor and unit, and uploads the clip; the demo then opens the console's event page in
+headless Chromium, checks that the clip plays, saves a screenshot and prints where to look.
+`--keep` leaves everything running until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.scenesim import SceneSpec, render
 from cloud.auth import Role, create_user
 from cloud.db import Database
 from cloud.registry import add_node, mosquitto_files
 from edge.devbroker import DevBroker, free_port, wait_port
-from edge.sample import write_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "demo"
 SITE, NODE = "demo-estate", "edge-demo"
 CLOUD_MQTT_PW = "demo-cloud-mqtt-pw"
 ADMIN_PW = "gridwatch-demo"
+DEMO_SECONDS = 30.0
+THROW_EVERY_S = 10.0
 
 
 def _http_port() -> int:
@@ -48,10 +52,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep running until Ctrl-C")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    sample = WORK / "sample-facade.mp4"
-    if not sample.exists():
-        print(f"making sample footage {sample.relative_to(ROOT)} (synthetic facade, 1280x720, 25 fps)")
-        write_sample(sample, seconds=20, width=1280, height=720, gop=50)
+    sample, facade = _sample_footage()
     for old in ("cloud", "broker", "data"):
         shutil.rmtree(WORK / old, ignore_errors=True)
 
@@ -79,10 +80,9 @@ def main() -> int:
         "cloud": {"upload_url": url, "token": "${GRIDWATCH_TOKEN}"},
         "telemetry_interval_s": 5, "data_dir": "data",
         "cameras": [{
-            "name": "b7-south", "source": sample.name, "building": "7", "loop": True,
-            "facade": {"corners": [[154, 58], [1126, 58], [1126, 720], [154, 720]], "floors": [1, 12],
-                       "units": ["01", "02", "03"]},
-            "recording": {"pre_s": 5, "post_s": 3},
+            "name": "b7-south", "source": str(sample.relative_to(WORK)), "building": "7", "loop": True,
+            "facade": facade, "detectors": {"thrown": {}},
+            "recording": {"pre_s": 4, "post_s": 2},
         }],
     }, sort_keys=False))  # fmt: skip
 
@@ -105,21 +105,24 @@ def main() -> int:
         print(f"starting the agent: gridwatch-edge run {site_cfg.relative_to(ROOT)}")
         env = {**os.environ, "MQTT_PASSWORD": creds.mqtt_password, "GRIDWATCH_TOKEN": creds.upload_token}
         procs.append(subprocess.Popen([sys.executable, "-m", "edge.cli", "run", str(site_cfg)], env=env))
-        time.sleep(8)  # let the packet ring fill with pre-roll
-        print("  -> cmd/test_event")
-        watcher.publish(f"gridwatch/{SITE}/{NODE}/cmd/test_event",
-                        json.dumps({"cmd_id": "demo-1", "note": "make demo"}), qos=1)  # fmt: skip
-        event = _wait_for_clip(url, auth, 45)
+        print(f"waiting for the detector to see a throw (the footage drops a pot every {THROW_EVERY_S} s)")
+        event = _wait_for_clip(url, auth, 90)
         if event is None:
-            print(f"demo FAILED: no event with a stored clip within 45 s (see {WORK / 'cloud.log'})", file=sys.stderr)
+            print(f"demo FAILED: no thrown-object event with a stored clip within 90 s (see {WORK / 'cloud.log'})",
+                  file=sys.stderr)  # fmt: skip
             return 1
+        origin = event["event"]["thrown"]["origin"]
         clip = next(m for m in event["media"] if m["kind"] == "clip")
-        print(f"\nthe cloud stored event {event['event_id']} ({event['type']}, building {event['building']}, "
-              f"camera {event['camera']}) and its clip: {clip['size']} bytes, sha256 {clip['sha256']}, "
-              f"pre-roll {event['event']['clip']['pre_s']} s; the edge outbox is empty once acked.")  # fmt: skip
-        print(f"  API docs   {url}/api/docs  (log in: admin / {ADMIN_PW})")
-        print(f"  the event  curl -H 'Authorization: Bearer {token}' {url}/api/events/{event['event_id']}")
-        print(f"  the clip   curl -H 'Authorization: Bearer {token}' -o clip.mp4 {url}{clip['url']}")
+        print(f"\nthe cloud stored event {event['event_id']}: thrown object from building {event['building']}, "
+              f"floor {origin['floor']}, unit {origin['unit']} (camera {event['camera']}, confidence "
+              f"{event['confidence']:.2f}); clip {clip['size']} bytes, sha256 {clip['sha256'][:16]}…")  # fmt: skip
+        page = f"{url}/events/{event['event_id']}"
+        shot = WORK / "console.png"
+        played = _show_in_console(url, page, shot)
+        print(f"the console plays its clip ({played:.1f} s in): screenshot {shot.relative_to(ROOT)}")
+        print(f"\n  console    {page}  (log in: admin / {ADMIN_PW})")
+        print(f"  alarms     {url}/alarms")
+        print(f"  API docs   {url}/api/docs")
         if args.keep:
             print("\nrunning; Ctrl-C stops everything")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
@@ -152,10 +155,47 @@ def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
     raise SystemExit(f"the cloud did not become healthy; see {WORK / 'cloud.log'}")
 
 
+def _sample_footage() -> tuple[Path, dict]:
+    """The bundled sample: rendered once by the scene simulator, then reused."""
+    out = WORK / "footage"
+    video, calib = out / "facade.mp4", out / "facade.yaml"
+    if not (video.exists() and calib.exists()):
+        print(f"rendering sample footage {video.relative_to(ROOT)} (simulated facade, 1280x720, 25 fps, "
+              f"flower pots dropped from balconies)")  # fmt: skip
+        spec = SceneSpec(seed=21, seconds=DEMO_SECONDS, throws=int(DEMO_SECONDS // THROW_EVERY_S),
+                         objects=("flower_pot", "brick", "bottle"), styles=("drop",), width=1280, height=720)  # fmt: skip
+        render(spec, out, "facade")
+    return video, yaml.safe_load(calib.read_text())["cameras"][0]["facade"]
+
+
+def _show_in_console(url: str, page_url: str, shot: Path) -> float:
+    """Log in, open the event page in headless Chromium, wait until the clip has played past
+    the release with the trajectory drawn, save a screenshot; return the clip's currentTime."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+            page.goto(f"{url}/login?next=" + page_url.removeprefix(url))
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", ADMIN_PW)
+            page.click("button[type=submit]")
+            page.wait_for_function("document.querySelector('video#clip')?.currentTime > 1.0", timeout=30_000)
+            # past the pre-roll: the object is falling and its path is drawn over the video
+            page.wait_for_function("Number(document.querySelector('canvas.overlay')?.dataset.drawnPoints) > 12",
+                                   timeout=30_000)  # fmt: skip
+            page.screenshot(path=str(shot))
+            return float(page.evaluate("document.querySelector('video#clip').currentTime"))
+        finally:
+            browser.close()
+
+
 def _wait_for_clip(url: str, auth: dict[str, str], timeout: float) -> dict | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for item in httpx.get(f"{url}/api/events", headers=auth, params={"type": "test"}).json()["items"]:
+        for item in httpx.get(f"{url}/api/events", headers=auth, params={"type": "thrown_object"}).json()["items"]:
             if item["clip_url"]:
                 return httpx.get(f"{url}/api/events/{item['event_id']}", headers=auth).json()
         time.sleep(0.5)

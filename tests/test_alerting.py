@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import CloudEnv
+from conftest import CloudEnv, wait_for
 from fastapi.testclient import TestClient
 from receivers import Receiver
 from sqlalchemy import select
@@ -310,6 +310,33 @@ def test_console_ack_and_resolve_and_stats(site: Site) -> None:
     assert site.client.get("/api/alarms/stats", headers=me).status_code == 403
     points = site.svc.ts.query("alarms", "false_alarm", 0, time.time() + 10, 3600, "sum", {"building": "7"})
     assert sum(v for _, v in points) == 1  # the trend charts see it too
+
+
+def test_the_control_room_assigns_a_person_who_is_told_with_their_own_link(site: Site, receivers) -> None:
+    site.event()
+    site.step(time.time())
+    (alarm,) = site.alarms()
+    create_user(site.env.db, "boss", "correct horse battery", Role.operator)
+    create_user(site.env.db, "zhangwei", "correct horse battery", Role.grid_worker, ["demo/7"])
+    tokens = {n: site.client.post("/api/auth/login", json={"username": n, "password": "correct horse battery"}).json()["token"]
+              for n in ("boss", "zhangwei")}  # fmt: skip
+    boss, worker = ({"Authorization": f"Bearer {tokens[n]}"} for n in ("boss", "zhangwei"))
+    people = site.client.get("/api/alerting/people", headers=boss).json()
+    assert {"key": "li", "name": "李娜", "user": None} in people
+    assert site.client.post(f"/api/alarms/{alarm.id}/assign", headers=worker, json={"person": "li"}).status_code == 403
+    r = site.client.post(f"/api/alarms/{alarm.id}/assign", headers=boss, json={"person": "nobody"})
+    assert r.status_code == 422 and "nobody" in r.json()["detail"]
+    before = len(receivers["dingtalk"].got())
+    r = site.client.post(f"/api/alarms/{alarm.id}/assign", headers=boss, json={"person": "li"})
+    assert r.status_code == 200 and r.json()["assigned_to"] == "li" and r.json()["state"] == "notified"
+    site.step(time.time())
+    msgs = wait_for(lambda: receivers["dingtalk"].got()[before:], 5, "the assignee's message")
+    text = msgs[0].json()["markdown"]["text"]
+    assert "监控室指派李娜前往处置" in text and "/a/" in text and msgs[0].json()["at"]["atMobiles"] == ["13800000002"]
+    assert site.trail(alarm.id)[-1] == "alarm.assigned"
+    site.client.post(f"/api/alarms/{alarm.id}/resolve", headers=boss, data={"outcome": "handled", "note": "ok"})
+    r = site.client.post(f"/api/alarms/{alarm.id}/assign", headers=boss, json={"person": "li"})
+    assert r.status_code == 409, "a resolved alarm is not assigned"
 
 
 def test_repeats_join_fire_mutes_smoke_and_resolving_fire_closes_both(site: Site, receivers) -> None:

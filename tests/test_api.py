@@ -17,6 +17,7 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
+import yaml
 from conftest import CloudEnv, wait_for
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import select
@@ -24,9 +25,11 @@ from sqlalchemy import select
 from cloud.api import create_app
 from cloud.auth import Role, create_user, login
 from cloud.db import AuditEntry, EventRow, Media
+from cloud.fleet import make_telemetry
 from cloud.ingest import Incoming
 from cloud.service import CloudService
 from contract import Event, EventType, MediaRef, Origin, Phase, ThrownDetails, new_event_id
+from edge.config import CameraConfig
 from edge.devbroker import free_port
 
 PASSWORD = "correct horse battery"
@@ -265,3 +268,37 @@ def test_fuzzing_finds_no_server_errors(cloud_env: CloudEnv) -> None:
         svc.stop()
     assert operations >= 15
     assert not failures, "\n".join(failures[:10])
+
+
+def test_stats_by_floor_and_unit_and_the_installer_camera_check(api: Api) -> None:
+    for floor, unit in [(12, "02"), (12, "02"), (3, "01")]:
+        e = make_event(floor=floor)
+        e.thrown.origin.unit = unit
+        api.ingest(e)
+    fitter, boss = api.login("fitter", Role.installer), api.login("boss", Role.operator)
+    counts = api.get("/api/stats", boss, group_by="floor_unit").json()["counts"]
+    assert sorted((c["key"], c["count"]) for c in counts) == [("12/02", 2), ("3/01", 1)]
+
+    def check(draft: dict, who: dict = fitter) -> httpx.Response:
+        return httpx.post(f"{api.url}/api/config/camera", headers=who, json=draft)
+
+    draft = {"name": "south", "source": "rtsp://10.0.0.5/1", "building": "7",
+             "facade": {"corners": [[100, 50], [500, 60], [510, 470], [90, 460]], "floors": [1, 12], "units": ["01", "02"]}}  # fmt: skip
+    r = check(draft).json()
+    assert r["valid"] and len(r["grid"]) == 13 + 3 and "- [100, 50]" in r["yaml"]
+    assert CameraConfig.model_validate(yaml.safe_load(r["yaml"])[0]).facade.floors == (1, 12)
+    line = {**draft, "facade": {**draft["facade"], "corners": [[100, 50], [500, 50], [300, 50], [90, 460]]}}
+    r = check(line).json()
+    assert not r["valid"] and r["problems"][0]["path"] == "facade" and "convex" in r["problems"][0]["message"]
+    assert check({**draft, "building": ""}).json()["problems"] == [
+        {"path": "building", "message": "String should have at least 1 character"}
+    ]
+    assert check(draft, boss).status_code == 403
+    # the snapshot command: an unknown camera is 404; with no broker connection the cloud says so
+    assert httpx.post(f"{api.url}/api/nodes/edge-1/cameras/nope/snapshot", headers=fitter).status_code == 404
+    telemetry = make_telemetry("demo", "edge-1", 1).model_dump_json().encode()
+    api.svc.ingestor.store([Incoming("gridwatch/demo/edge-1/telemetry", telemetry)])
+    r = httpx.post(f"{api.url}/api/nodes/edge-1/cameras/cam0/snapshot", headers=fitter)
+    assert r.status_code == 503 and "not connected to the broker" in r.text
+    r = api.get("/api/nodes/edge-1/cameras/cam0/snapshot", fitter)
+    assert r.status_code == 404 and "no snapshot" in r.text

@@ -30,7 +30,7 @@ import httpx
 import numpy as np
 import pytest
 import yaml
-from conftest import CloudEnv, CloudProcess, admin_token, site_config
+from conftest import CloudEnv, CloudProcess, admin_token, site_config, wait_for
 
 from contract import Event, EventType, FacadeCalibration, MediaRef, Origin, RegionDetails, ThrownDetails, new_event_id
 from edge.agent import Agent
@@ -243,6 +243,26 @@ def test_console_in_a_browser(cloud_env: CloudEnv, sample_mp4: Path, tmp_path: P
         page.fill("input[name=top]", "0")
         sync_api.expect(page.locator(".problems")).to_contain_text("facade")
         sync_api.expect(page.locator(".problems")).to_have_attribute("data-valid", "false")
+
+        # --- health board and heatmap ------------------------------------------------------------
+        page.goto(f"{cloud.url}/board")
+        page.wait_for_selector("body[data-ready='1']")
+        sync_api.expect(page.locator("article.node[data-node='edge-1']")).to_contain_text("在线")
+        sync_api.expect(page.locator("figure.chart")).to_have_count(3)
+        shot(page, "board")
+        for floor, unit in [(12, "02"), (11, "02"), (12, "03"), (9, "01"), (12, "02"), (16, "03")]:
+            more = thrown_event(clip, datetime.now(UTC)).model_copy(update={"clip": None})
+            more.thrown.origin = Origin(x=300, y=80, floor=floor, unit=unit)
+            node.publish("gridwatch/demo/edge-2/event", more.model_dump_json(), qos=1).wait_for_publish(5)
+        auth = {"Authorization": f"Bearer {admin_token(cloud_env, cloud.url, 'stats', 'operator')}"}
+        stored = lambda: httpx.get(f"{cloud.url}/api/events", params={"type": "thrown_object"}, headers=auth).json()  # noqa: E731
+        wait_for(lambda: len(stored()["items"]) == 7, 10, "the origins stored")
+        page.goto(f"{cloud.url}/heatmap")
+        page.wait_for_selector("body[data-ready='1']")
+        hot = page.locator("td.heat[data-floor='12'][data-unit='02']")
+        sync_api.expect(hot).to_have_attribute("data-count", "3")
+        sync_api.expect(page.locator("table.heatmap caption")).to_contain_text("共 7 起")
+        shot(page, "heatmap")
 
         # --- English on request --------------------------------------------------------------------
         page.goto(f"{cloud.url}/alarms")

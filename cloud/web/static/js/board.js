@@ -42,7 +42,7 @@ export async function render(main) {
     const since = new Date(Date.now() - 30 * 86400e3).toISOString();
     const stats = await api(`/api/alarms/stats?since=${encodeURIComponent(since)}`);
     const bars = Object.entries(stats.by_day).map(([day, s]) => ({ label: day, value: s.alarms, part: s.false_alarms }));
-    charts.append(barChart(`${t('alarms_per_day')} (${t('false_alarms')}: ▒)`, bars));
+    charts.append(barChart(t('alarms_per_day'), bars, [t('alarms_word'), t('false_alarms')]));
   } catch (err) {
     if (err.status !== 403) throw err;
   }

@@ -36,6 +36,9 @@ export function lineChart(title, series) {
     if (!s.points.length) return;
     const d = s.points.map((p, k) => `${k ? 'L' : 'M'}${x(new Date(p.t).getTime()).toFixed(1)},${y(p.value).toFixed(1)}`).join('');
     chart.append(svg('path', { d, class: `line c${i % 6}` }, svg('title', {}, s.name)));
+    if (s.points.length < 60) { // few points: mark each, or a lone one would not show at all
+      for (const p of s.points) chart.append(svg('circle', { cx: x(new Date(p.t).getTime()), cy: y(p.value), r: 3, class: `dotc c${i % 6}` }));
+    }
   });
   const fmt = (ms) => new Date(ms).toTimeString().slice(0, 5);
   chart.append(
@@ -46,8 +49,9 @@ export function lineChart(title, series) {
   return box;
 }
 
-// bars: [{label, value, part}] where `part` (e.g. false alarms) is drawn inside the bar.
-export function barChart(title, bars) {
+// bars: [{label, value, part}] where `part` (e.g. false alarms) is drawn inside the bar;
+// legend: the names of the whole and of the part.
+export function barChart(title, bars, legend = []) {
   const box = h('figure', { class: 'chart' }, h('figcaption', {}, title));
   if (!bars.length) {
     box.append(h('p', { class: 'muted' }, t('no_data')));
@@ -67,6 +71,6 @@ export function barChart(title, bars) {
       chart.append(svg('text', { x: x + slot * 0.35, y: H - 6, 'text-anchor': 'middle', class: 'label' }, b.label.slice(5)));
     }
   });
-  box.append(chart);
+  box.append(chart, h('div', { class: 'legend' }, legend.map((name, i) => h('span', { class: i ? 'bar-part' : 'bar-whole' }, `■ ${name}`))));
   return box;
 }

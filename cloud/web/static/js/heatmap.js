@@ -12,7 +12,7 @@ export async function render(main) {
     .filter((c) => c.key !== null);
   const building = params.get('building') || buildings[0]?.key;
   const nav = h('form', { class: 'row', method: 'get' },
-    h('label', {}, t('place'), ' ', h('select', { name: 'building', onchange: (e) => e.target.form.submit() },
+    h('label', {}, t('building_field'), ' ', h('select', { name: 'building', onchange: (e) => e.target.form.submit() },
       buildings.map((b) => h('option', { value: b.key, selected: b.key === building }, `${t('building', { b: b.key })} (${b.count})`)))),
     h('label', {}, ' ', h('select', { name: 'days', onchange: (e) => e.target.form.submit() },
       [30, 90, 365].map((n) => h('option', { value: n, selected: n === days }, t('days', { n }))))));
