@@ -8,6 +8,22 @@ const HANDLERS = ['admin', 'operator', 'grid_worker'];
 let people = null;
 const personName = (key) => people?.find((p) => p.key === key)?.name || key;
 
+// The acknowledge button of a card: one tap; an error shows in `errors`, the button comes back.
+export function ackButton(alarm, errors, onDone) {
+  return h('button', {
+    type: 'button', class: 'primary',
+    onclick: async (ev) => {
+      ev.target.disabled = true;
+      try {
+        onDone(await api(`/api/alarms/${alarm.id}/ack`, { method: 'POST' }));
+      } catch (err) {
+        ev.target.disabled = false;
+        showError(errors, err);
+      }
+    },
+  }, t('ack'));
+}
+
 // The resolve form: outcome, a required note, an optional photo from the phone's camera.
 export function resolveForm(alarm, outcome, onDone) {
   const note = h('textarea', { name: 'note', rows: 3, required: true, maxlength: 2000, placeholder: t('note_needed') });

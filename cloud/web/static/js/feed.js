@@ -1,9 +1,10 @@
 // The control room's wall: open alarms (newest critical first) and the latest events, both
 // live over the event stream; a new critical alarm flashes and sounds.
 import { api, live } from './api.js';
+import { ackButton } from './alarm_actions.js';
 import { t } from './i18n.js';
 import { alarmTone, soundToggle } from './sound.js';
-import { ago, h, localTime, place, severityBadge, showError, stateBadge, typeName } from './ui.js';
+import { ago, h, localTime, place, severityBadge, stateBadge, typeName } from './ui.js';
 
 const SEVERITY_ORDER = { critical: 3, major: 2, minor: 1, info: 0 };
 
@@ -25,16 +26,6 @@ export async function render(main, me) {
         eventRows)),
   );
 
-  const ack = async (alarm, button) => {
-    button.disabled = true;
-    try {
-      upsertAlarm(await api(`/api/alarms/${alarm.id}/ack`, { method: 'POST' }));
-    } catch (err) {
-      button.disabled = false;
-      showError(alarmList, err);
-    }
-  };
-
   const drawAlarms = () => {
     const open = [...alarms.values()].sort((a, b) =>
       SEVERITY_ORDER[b.severity] - SEVERITY_ORDER[a.severity] || b.opened_at.localeCompare(a.opened_at));
@@ -53,7 +44,7 @@ export async function render(main, me) {
         stateBadge(a.state),
         a.acked_by ? h('span', { class: 'muted' }, ` ${t('acked_by')} ${a.acked_by}`) : null,
         a.state === 'triggered' || a.state === 'notified'
-          ? h('button', { type: 'button', class: 'primary', onclick: (ev) => ack(a, ev.target) }, t('ack')) : null,
+          ? ackButton(a, alarmList, upsertAlarm) : null,
         h('a', { href: `/events/${a.event_id}`, class: 'button' }, t('details'))),
     )) : [h('li', { class: 'empty' }, t('no_open_alarms'))]));
   };

@@ -1,9 +1,9 @@
 // The grid worker's phone: my open alarms, the address to go to in big type, one-tap
 // acknowledge, resolve with a note and a photo. Updates itself over the event stream.
 import { api, live } from './api.js';
-import { resolveForm } from './alarm_actions.js';
+import { ackButton, resolveForm } from './alarm_actions.js';
 import { t } from './i18n.js';
-import { ago, h, localTime, place, severityBadge, showError, stateBadge, typeName } from './ui.js';
+import { ago, h, localTime, place, severityBadge, stateBadge, typeName } from './ui.js';
 
 export async function render(main, me) {
   document.body.classList.add('phone');
@@ -13,22 +13,13 @@ export async function render(main, me) {
 
   const card = (a) => {
     const forms = h('div');
-    const act = async (button) => {
-      button.disabled = true;
-      try {
-        upsert(await api(`/api/alarms/${a.id}/ack`, { method: 'POST' }));
-      } catch (err) {
-        button.disabled = false;
-        showError(forms, err);
-      }
-    };
     return h('article', { class: `mobile-alarm sev-${a.severity}`, dataset: { alarmId: a.id, state: a.state } },
       h('div', { class: 'row' }, severityBadge(a.severity), stateBadge(a.state)),
       h('h2', {}, typeName(a.type)),
       h('p', { class: 'address' }, `${t('go_to')} ${place(a)}`),
       h('p', { class: 'muted' }, `${localTime(a.started_at)} · ${ago(a.opened_at)} · ${a.camera || a.node}`),
       h('div', { class: 'big-actions' },
-        a.state !== 'acknowledged' ? h('button', { type: 'button', class: 'primary', onclick: (e) => act(e.target) }, t('ack')) : null,
+        a.state !== 'acknowledged' ? ackButton(a, forms, upsert) : null,
         h('button', { type: 'button', class: 'good', onclick: () => forms.replaceChildren(resolveForm(a, 'handled', upsert)) }, t('resolve')),
         h('button', { type: 'button', onclick: () => forms.replaceChildren(resolveForm(a, 'false_alarm', upsert)) }, t('false_alarm')),
         h('a', { class: 'button', href: `/events/${a.event_id}` }, t('details'))),
