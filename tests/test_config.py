@@ -25,6 +25,7 @@ EXPECTED = {
     "duplicate_camera.yaml": (3, "cameras: camera name 'cam1' is used twice"),
     "no_cameras.yaml": (3, "cameras: List should have at least 1 item"),
     "crossed_corners.yaml": (7, "corners must go top-left, top-right, bottom-right, bottom-left"),
+    "dented_corners.yaml": (7, "corners must form a convex quadrilateral"),
 }
 
 
