@@ -31,7 +31,9 @@ import numpy as np
 import pytest
 import yaml
 from conftest import CloudEnv, CloudProcess, admin_token, site_config, wait_for
+from sqlalchemy import select
 
+from cloud.db import AuditEntry
 from contract import Event, EventType, FacadeCalibration, MediaRef, Origin, RegionDetails, ThrownDetails, new_event_id
 from edge.agent import Agent
 from edge.config import CameraConfig, load_config
@@ -212,6 +214,9 @@ def test_console_in_a_browser(cloud_env: CloudEnv, sample_mp4: Path, tmp_path: P
         page.wait_for_selector("body[data-ready='1']")
         page.get_by_role("button", name="获取当前画面").click()
         sync_api.expect(page.locator("p[role=status]")).to_contain_text("画面时间", timeout=30_000)
+        with cloud_env.db.session() as s:
+            requested = s.scalars(select(AuditEntry.action).where(AuditEntry.target == "camera:edge-1/cam1")).all()
+        assert requested == ["camera.snapshot_requested"]
         canvas = page.locator("canvas.calib")
         assert (canvas.evaluate("c => [c.width, c.height]")) == [640, 480], "the canvas takes the snapshot's size"
         page.fill("input[name=source]", "rtsp://192.168.1.64:554/Streaming/Channels/101")

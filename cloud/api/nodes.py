@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from cloud.api.deps import require, service, user
 from cloud.api.visibility import visible
+from cloud.audit import audit
 from cloud.auth import Principal, Role
 from cloud.db import Camera, Media, Node, from_epoch
 from cloud.registry import RegistryError, add_node, revoke_node
@@ -138,6 +139,8 @@ def request_snapshot(
         svc.send_command(n.site, n.id, "snapshot", cmd)
     except ConnectionError as exc:
         raise HTTPException(503, str(exc)) from None
+    with svc.db.session.begin() as s:
+        audit(s, p.name, "camera.snapshot_requested", f"camera:{n.id}/{camera}", cmd_id=cmd.cmd_id)
     return SnapshotRequest(cmd_id=cmd.cmd_id)
 
 

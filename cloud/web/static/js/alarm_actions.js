@@ -60,7 +60,7 @@ export function resolveForm(alarm, outcome, onDone) {
   return form;
 }
 
-function actions(alarm, me, box, refresh) {
+function actions(alarm, me, refresh) {
   if (!HANDLERS.includes(me.role) || alarm.state === 'resolved') return null;
   const row = h('div', { class: 'row actions' });
   const forms = h('div');
@@ -125,7 +125,7 @@ export async function alarmPanel(alarmId, me) {
       h('h2', {}, t('alarm'), ` #${a.id} `, severityBadge(a.severity), ' ', stateBadge(a.state)),
       h('dl', { class: 'facts' }, who.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       a.photo_url ? h('img', { src: a.photo_url, class: 'photo', alt: t('photo') }) : null,
-      actions(a, me, box, refresh),
+      actions(a, me, refresh),
       h('h3', {}, t('audit')),
       trail(a.audit),
       a.deliveries.length ? h('details', {}, h('summary', {}, `${t('deliveries')} (${a.deliveries.length})`),
