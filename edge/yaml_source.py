@@ -115,11 +115,16 @@ def load_located(path: Path) -> LocatedYaml:
     return doc
 
 
+def error_loc(err: dict[str, Any]) -> list[str | int]:
+    """A pydantic error's key path without the validator names pydantic puts in it."""
+    return [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+
+
 def pydantic_problems(doc: LocatedYaml, errors: list[dict[str, Any]]) -> list[str]:
     """Turn pydantic's errors into `file:line key.path: message` lines."""
     problems = []
     for err in errors:
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        loc = error_loc(err)
         msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see docs/EDGE.md for the keys allowed here)"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from cloud.api.deps import require
 from cloud.auth import Principal, Role
 from edge.config import CameraConfig
+from edge.yaml_source import error_loc, format_loc
 
 router = APIRouter(tags=["installer"])
 
@@ -37,13 +38,6 @@ class CameraCheck(BaseModel):
     grid: list[Segment] = Field(description="Storey and unit boundaries in image px, when the facade is valid.")
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(camera)"
-
-
 def _tidy(value: Any) -> Any:
     """Whole-pixel floats as ints, so points read `[61, 30]` as an installer would write them."""
     if isinstance(value, dict):
@@ -59,7 +53,9 @@ def check_camera(draft: dict[str, Any], p: Principal = Depends(require(Role.admi
     try:
         cam = CameraConfig.model_validate(draft)
     except ValidationError as exc:
-        problems = [Problem(path=_path(e["loc"]), message=e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
+        problems = [
+            Problem(path=format_loc(error_loc(e)), message=e["msg"].removeprefix("Value error, ")) for e in exc.errors()
+        ]
         return CameraCheck(valid=False, problems=problems, yaml=None, grid=[])
     entry = _tidy(cam.model_dump(mode="json", exclude_unset=True))
     text = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, default_flow_style=None)

@@ -15,6 +15,7 @@ from cloud.api.visibility import visible
 from cloud.audit import audit
 from cloud.auth import Principal, Role
 from cloud.db import Camera, Media, Node, from_epoch
+from cloud.media import MediaStore
 from cloud.registry import RegistryError, add_node, revoke_node
 from cloud.service import CloudService
 from contract import Command
@@ -154,15 +155,16 @@ def latest_snapshot(
 ) -> SnapshotOut:
     """The newest snapshot the camera's node uploaded on command (404 until there is one)."""
     n, _ = _camera_of(svc, node_id, camera)
-    q = select(Media).where(Media.node == n.id, Media.kind == "snapshot", Media.event_id.is_(None),
-                            Media.deleted_at.is_(None))  # fmt: skip
-    q = q.where(Media.key.contains(f"/snapshots/{camera}/", autoescape=True))
+    # the keys the upload endpoint stores command snapshots under: site/node/snapshots/camera/<cmd_id>.jpg
+    folder = MediaStore.key(n.site, n.id, "snapshots", camera)
+    q = select(Media).where(Media.kind == "snapshot", Media.deleted_at.is_(None))
     if cmd_id:
-        q = q.where(Media.filename == f"{camera}-{cmd_id}.jpg")
+        q = q.where(Media.key == MediaStore.key(n.site, n.id, "snapshots", camera, f"{cmd_id}.jpg"))
+    else:
+        q = q.where(Media.key.startswith(f"{folder}/", autoescape=True))
     with svc.db.session() as s:
         m = s.scalar(q.order_by(Media.stored_at.desc()).limit(1))
     if m is None:
         raise HTTPException(404, f"no snapshot from {node_id}/{camera} yet" + (f" for {cmd_id}" if cmd_id else ""))
-    return SnapshotOut(
-        url=f"/api/media/{m.id}", cmd_id=m.filename[len(camera) + 1 : -4], stored_at=from_epoch(m.stored_at)
-    )
+    name = m.key.rsplit("/", 1)[1]
+    return SnapshotOut(url=f"/api/media/{m.id}", cmd_id=name.removesuffix(".jpg"), stored_at=from_epoch(m.stored_at))
