@@ -2,7 +2,7 @@
 // trail; shared by the event page and the phone page.
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { fill, h, localTime, severityBadge, showError, stateBadge } from './ui.js';
+import { fill, h, localTime, pairs, severityBadge, showError, stateBadge } from './ui.js';
 
 const HANDLERS = ['admin', 'operator', 'grid_worker'];
 let people = null;
@@ -120,10 +120,10 @@ export async function alarmPanel(alarmId, me) {
       a.acked_by ? [t('acked_by'), `${a.acked_by} ${localTime(a.acked_at)}`] : null,
       a.resolved_by ? [t('resolved_by'), `${a.resolved_by} ${localTime(a.resolved_at)} · ${t(`outcome.${a.outcome}`)}`] : null,
       a.note ? [t('note'), a.note] : null,
-    ].filter(Boolean);
+    ];
     fill(box,
       h('h2', {}, t('alarm'), ` #${a.id} `, severityBadge(a.severity), ' ', stateBadge(a.state)),
-      h('dl', { class: 'facts' }, who.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+      pairs(who),
       a.photo_url ? h('img', { src: a.photo_url, class: 'photo', alt: t('photo') }) : null,
       actions(a, me, refresh),
       h('h3', {}, t('audit')),

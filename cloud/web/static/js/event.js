@@ -4,7 +4,7 @@ import { api, live } from './api.js';
 import { t } from './i18n.js';
 import { alarmPanel } from './alarm_actions.js';
 import { facadeDiagram } from './facade.js';
-import { h, localTime, place, showError, typeName } from './ui.js';
+import { h, localTime, pairs, place, showError, typeName } from './ui.js';
 
 // Seconds into the clip at which the event started: the clip's own first-frame time when the
 // node sent it, else its pre-roll.
@@ -98,8 +98,8 @@ function facts(detail) {
     ev.thrown?.fall_floors ? [t('trajectory'), t('fall_floors', { n: ev.thrown.fall_floors })] : null,
     [t('event_id'), `${detail.event_id} r${detail.revision}`],
     clip ? [`${t('clip')} ${t('sha256')}`, h('code', {}, clip.sha256)] : null,
-  ].filter(Boolean);
-  return h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+  ];
+  return pairs(rows);
 }
 
 function evidenceToggle(detail, me) {

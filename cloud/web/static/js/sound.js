@@ -5,7 +5,7 @@ import { h } from './ui.js';
 
 let ctx = null;
 
-export function soundWanted() {
+function soundWanted() {
   return localStorage.getItem('gw.sound') !== 'off';
 }
 

@@ -60,8 +60,13 @@ export function ago(iso) {
   return t('ago_h', { n: Math.round(s / 3600) });
 }
 
-export function badge(kind, text) {
+function badge(kind, text) {
   return h('span', { class: `badge ${kind}` }, text);
+}
+
+// Label/value pairs as a definition list; null rows are left out.
+export function pairs(rows) {
+  return h('dl', { class: 'facts' }, rows.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
 export function severityBadge(severity) {
