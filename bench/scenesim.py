@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -576,8 +576,13 @@ def default_bitrate(spec: SceneSpec) -> int:
     return int(2.5e6 * spec.width * spec.height / 1e6 * spec.fps / 25)
 
 
-def render(spec: SceneSpec, out_dir: Path, name: str = "scene") -> dict:
-    """Write `{name}.mp4`, `{name}.yaml` and `{name}.truth.json`; return the truth."""
+def render(
+    spec: SceneSpec, out_dir: Path, name: str = "scene", overlays: Sequence[Callable[[np.ndarray, float], None]] = ()
+) -> dict:
+    """Write `{name}.mp4`, `{name}.yaml` and `{name}.truth.json`; return the truth.
+
+    `overlays` draw onto each frame (BGR, media time) after the scene's own movers and before
+    weather, shake and sensor noise: bench.smokesim lays smoke on with them."""
     spec.validate()
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(spec.seed)
@@ -613,6 +618,8 @@ def render(spec: SceneSpec, out_dir: Path, name: str = "scene") -> dict:
                 m.draw(img, t)
             for th in throws:
                 draw_throw(img, th, t, spec, cam, exposure)
+            for overlay in overlays:
+                overlay(img, t)
             if weather is not None:
                 weather(img, t)
             for t_switch, gain, grey in events:

@@ -50,12 +50,16 @@ class DetectorFeed:
     def __init__(self, detectors: list[Detector], width: int) -> None:
         self.detectors = detectors
         self.width = width
+        self._next_t = [float("-inf")] * len(detectors)  # media time each detector wants its next frame
 
     def process(self, frame: av.VideoFrame, index: int, t: float, wall: datetime) -> list[Detection]:
         converted: dict[tuple[int | None, bool], Frame] = {}
         out: list[Detection] = []
-        for det in self.detectors:
+        for i, det in enumerate(self.detectors):
             req = det.frame_request
+            if self._next_t[i] - req.interval_s <= t < self._next_t[i]:
+                continue  # not due yet (and time did not go backwards, as a looping file does)
+            self._next_t[i] = t + req.interval_s - 1e-3
             key = (req.width, req.gray)
             if key not in converted:
                 w = req.width or frame.width

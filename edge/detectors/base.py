@@ -22,10 +22,13 @@ from edge.facade import Facade
 
 @dataclass(frozen=True)
 class FrameRequest:
-    """How a detector wants its frames: scaled to `width` (None = native), grey or BGR."""
+    """How a detector wants its frames: scaled to `width` (None = native), grey or BGR, and at
+    most one every `interval_s` seconds of media time (0 = every frame). A low-rate detector
+    (smoke at 2 Hz) costs nothing on the frames it skips: they are not even converted."""
 
     width: int | None = None
     gray: bool = True
+    interval_s: float = 0.0
 
 
 @dataclass

@@ -1,0 +1,401 @@
+"""Smoke and fire (烟火): a model looks where something moved; time decides.
+
+A single frame cannot tell a balcony fire's first smoke from a puff of steam, a grey wall
+or an orange towel; its history can (FIELD_NOTES §3). So, at a low rate (default 2 Hz):
+
+1. Motion: the frame is compared with the previous sample. A tile of the grid is looked at
+   only if enough of it changed, so the model never runs on a still wall, a lamp or a
+   sunset. When most tiles changed at once (fog rolling in, an exposure or IR switch, a
+   shaken camera), the sample is a global change and casts no votes.
+2. Model: the moving tiles, at the model's input size, go through the ONNX model in one
+   batch (a classifier scores each tile; a user's YOLO model is run on the whole frame and
+   its boxes mark the tiles they cover). One session serves every camera.
+3. Cues: a smoke vote needs the tile's changed pixels to be grey (low saturation); a fire
+   vote needs flame-coloured pixels among them.
+4. Persistence: a tile is active for a class when it voted in more than half of the
+   samples of the sliding window. An alarm needs active tiles and, for smoke, growth: the
+   area that differs from the scene before the smoke must not be shrinking. Steam dies
+   within seconds and never gets there. Once alarming, the thresholds drop (hysteresis x0.8)
+   and the event ends only after the region has stayed clear for `clear_s`.
+
+Smoke and fire are separate events; the cloud's rules make a fire the lead alarm.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contract import EventType, RegionDetails
+from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, register
+from edge.onnx_model import ModelConfig, ModelError, OnnxModel, open_model
+
+CLASSES = ("smoke", "fire")
+
+
+def class_of(name: str) -> str | None:
+    """Which of our classes a model's class name means (`Smoke`, `fire`, `flame`, ...)."""
+    n = name.lower()
+    if "smoke" in n:
+        return "smoke"
+    if "fire" in n or "flame" in n:
+        return "fire"
+    return None
+
+
+class SmokeFireExpert(BaseModel):
+    """Overrides of what `sensitivity` sets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    smoke_threshold: float | None = Field(None, gt=0, le=1, description="Model score for a smoke vote (sens. 5: 0.6).")
+    fire_threshold: float | None = Field(None, gt=0, le=1, description="Model score for a fire vote (sens. 5: 0.6).")
+    persist_share: float = Field(
+        0.5, gt=0, le=1, description="A tile is active when it voted in more than this share of the window."
+    )
+    hysteresis: float = Field(
+        0.8, gt=0, le=1, description="While alarming, thresholds and share are multiplied by this."
+    )
+    motion_threshold: int = Field(
+        10, ge=1, le=255, description="Grey-level change that counts as motion between samples."
+    )
+    min_motion_share: float = Field(0.01, ge=0, le=1, description="A tile is looked at when this share of it moved.")
+    global_motion_share: float = Field(
+        0.6, gt=0, le=1, description="More tiles than this share moving at once is a global change."
+    )
+    max_grey_spread: float = Field(
+        22.0, gt=0, le=255, description="Smoke cue: mean |R-G|+|G-B|/2 of the changed pixels at most this."
+    )
+    min_flame_share: float = Field(
+        0.004, ge=0, le=1, description="Fire cue: share of flame-coloured pixels in the tile."
+    )
+    max_tiles: int = Field(24, ge=1, le=512, description="Most tiles classified per sample (the most moving first).")
+
+
+class SmokeFireConfig(BaseModel):
+    """Smoke and fire (烟火): an ONNX model on the moving parts of the image, confirmed over time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelConfig = Field(
+        default_factory=lambda: ModelConfig(path="smoke_fire.onnx"),
+        description="The ONNX model and how to read it; the default is the project's own tile classifier.",
+    )
+    sensitivity: int = Field(5, ge=1, le=10, description="1 (fewest false alarms) to 10 (earliest, faintest smoke).")
+    rate_hz: float = Field(
+        2.0, ge=0.2, le=10, description="Samples per second analysed (the model runs at most this often)."
+    )
+    process_width: int = Field(
+        640, ge=160, le=4096, description="Analyse frames scaled to this width (smaller frames as they are)."
+    )
+    smoke: bool = Field(True, description="Raise `smoke` events.")
+    fire: bool = Field(True, description="Raise `fire` events.")
+    smoke_window_s: float = Field(6.0, ge=1, le=120, description="Sliding window for smoke persistence, seconds.")
+    fire_window_s: float = Field(4.0, ge=1, le=120, description="Sliding window for fire persistence, seconds.")
+    clear_s: float = Field(15.0, ge=1, le=600, description="An event ends after its region has stayed clear this long.")
+    expert: SmokeFireExpert = Field(default_factory=SmokeFireExpert, description="Fine-grained thresholds.")
+
+    @model_validator(mode="after")
+    def _model_loads(self) -> SmokeFireConfig:
+        """A missing or broken model fails the config check, not the first frame at 3 a.m."""
+        try:
+            model = open_model(self.model)
+        except ModelError as exc:
+            raise ValueError(str(exc)) from None
+        if not any(class_of(n) for n in model.names or []):
+            raise ValueError(
+                f"model {self.model.path}: none of its classes {model.names} is smoke or fire; set `model.names`"
+            )
+        return self
+
+
+def _by_sensitivity(s: int, low: float, mid: float, high: float) -> float:
+    return low + (mid - low) * (s - 1) / 4 if s <= 5 else mid + (high - mid) * (s - 5) / 5
+
+
+@dataclass
+class Track:
+    """One class's state on this camera: votes per tile, and the open event if any."""
+
+    cls: str
+    window: int
+    votes: deque = field(default_factory=deque)  # of bool arrays (rows, cols)
+    scores: deque = field(default_factory=deque)  # of float arrays
+    footprint: deque = field(default_factory=deque)  # changed px vs the pre-event scene, per sample
+    key: str | None = None
+    first_vote_t: float | None = None
+    last_active_t: float | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    confidence: float = 0.0
+    last_emit_t: float = 0.0
+
+    def push(self, votes: np.ndarray, scores: np.ndarray) -> None:
+        self.votes.append(votes)
+        self.scores.append(scores)
+        while len(self.votes) > self.window:
+            self.votes.popleft()
+            self.scores.popleft()
+
+    def share(self) -> np.ndarray:
+        return np.sum(self.votes, axis=0) / self.window
+
+
+@register
+class SmokeFireDetector(Detector):
+    """Smoke and fire (烟火): an ONNX model on the moving parts of the image, confirmed over time."""
+
+    type_name = "smoke_fire"
+    config_cls = SmokeFireConfig
+
+    def __init__(self, config: SmokeFireConfig, camera: CameraContext) -> None:
+        super().__init__(config, camera)
+        self.cfg = config
+        self.model: OnnxModel = open_model(config.model)
+        width = min(config.process_width, camera.width)
+        self.scale = width / camera.width
+        self.size = (width, round(camera.height * self.scale))
+        tile = self.model.input_size[0] if self.model.layout == "classifier" else max(64, width // 8)
+        self.tile = min(tile, *self.size)
+        self.xs = _starts(self.size[0], self.tile)
+        self.ys = _starts(self.size[1], self.tile)
+        s, e = config.sensitivity, config.expert
+        self.thr = {
+            "smoke": e.smoke_threshold or _by_sensitivity(s, 0.8, 0.6, 0.4),
+            "fire": e.fire_threshold or _by_sensitivity(s, 0.8, 0.6, 0.4),
+        }
+        rate = config.rate_hz
+        self.tracks = {
+            "smoke": Track("smoke", max(2, round(config.smoke_window_s * rate))),
+            "fire": Track("fire", max(2, round(config.fire_window_s * rate))),
+        }
+        self.enabled = {"smoke": config.smoke, "fire": config.fire}
+        self.ignore = None
+        if camera.ignore_mask is not None:
+            self.ignore = cv2.resize(camera.ignore_mask, self.size, interpolation=cv2.INTER_NEAREST) > 0
+        self.prev: np.ndarray | None = None  # previous sample, grey, blurred
+        self.background: np.ndarray | None = None  # slow average of the scene, grey
+        self.seq = 0
+
+    @property
+    def frame_request(self) -> FrameRequest:
+        return FrameRequest(width=self.size[0], gray=False, interval_s=1.0 / self.cfg.rate_hz)
+
+    # per sample ------------------------------------------------------------------------
+    def process(self, frame: Frame) -> list[Detection]:
+        img = frame.image
+        grey = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        prev, self.prev = self.prev, grey
+        if prev is None or prev.shape != grey.shape:
+            self.background = grey.astype(np.float32)
+            return []
+        e = self.cfg.expert
+        moved = cv2.absdiff(grey, prev) >= e.motion_threshold
+        if self.ignore is not None:
+            moved &= ~self.ignore
+        motion = self._per_tile(moved)
+        moving = motion >= e.min_motion_share
+        if moving.mean() > e.global_motion_share:
+            return []  # fog, exposure or IR switch, shake: no votes either way
+        assert self.background is not None
+        changed = np.abs(grey.astype(np.float32) - self.background) >= 2 * e.motion_threshold
+        scores = self._scores(img, moving | self._watched(), motion)
+        out: list[Detection] = []
+        for cls, track in self.tracks.items():
+            if not self.enabled[cls]:
+                continue
+            alarming = track.key is not None
+            h = e.hysteresis if alarming else 1.0
+            cue = self._cue(cls, img, moved | changed)
+            votes = (scores[cls] >= self.thr[cls] * h) & cue
+            track.push(votes, scores[cls])
+            out.extend(self._decide(track, frame.t, changed, h))
+        # the reference scene adapts slowly, and not where smoke or fire is being watched
+        hold = np.zeros(grey.shape, bool)
+        for track in self.tracks.values():
+            hold |= self._tile_mask(track.share() > 0)
+        rate = 0.05
+        self.background = np.where(hold, self.background, self.background * (1 - rate) + grey * rate)
+        return out
+
+    def _per_tile(self, mask: np.ndarray) -> np.ndarray:
+        t = self.tile
+        return np.array([[mask[y : y + t, x : x + t].mean() for x in self.xs] for y in self.ys])
+
+    def _tile_mask(self, tiles: np.ndarray) -> np.ndarray:
+        mask = np.zeros((self.size[1], self.size[0]), bool)
+        t = self.tile
+        for r, c in zip(*np.nonzero(tiles), strict=True):
+            mask[self.ys[r] : self.ys[r] + t, self.xs[c] : self.xs[c] + t] = True
+        return mask
+
+    def _watched(self) -> np.ndarray:
+        """Tiles with any vote in the window stay under watch even if they move little now."""
+        out = np.zeros((len(self.ys), len(self.xs)), bool)
+        for track in self.tracks.values():
+            if track.votes:
+                out |= np.any(track.votes, axis=0)
+        return out
+
+    def _scores(self, img: np.ndarray, look: np.ndarray, motion: np.ndarray) -> dict[str, np.ndarray]:
+        shape = (len(self.ys), len(self.xs))
+        scores = {cls: np.zeros(shape, np.float32) for cls in CLASSES}
+        if not look.any():
+            return scores
+        names = [class_of(n) for n in self.model.names or []]
+        if self.model.layout == "classifier":
+            cells = sorted(zip(*np.nonzero(look), strict=True), key=lambda rc: -motion[rc])[: self.cfg.expert.max_tiles]
+            t = self.tile
+            crops = [img[self.ys[r] : self.ys[r] + t, self.xs[c] : self.xs[c] + t] for r, c in cells]
+            probs = self.model.classify(crops)
+            for k, cls in enumerate(names):
+                if cls is not None:
+                    for (r, c), p in zip(cells, probs[:, k], strict=True):
+                        scores[cls][r, c] = max(scores[cls][r, c], p)
+            return scores
+        for box in self.model.detect(img):
+            cls = class_of(box.name)
+            if cls is None:
+                continue
+            for r, y in enumerate(self.ys):
+                for c, x in enumerate(self.xs):
+                    if look[r, c] and box.x1 < x + self.tile and box.x2 > x and box.y1 < y + self.tile and box.y2 > y:
+                        scores[cls][r, c] = max(scores[cls][r, c], box.score)
+        return scores
+
+    def _cue(self, cls: str, img: np.ndarray, changed: np.ndarray) -> np.ndarray:
+        """Cheap colour cues on the changed pixels of each tile."""
+        e = self.cfg.expert
+        t = self.tile
+        out = np.zeros((len(self.ys), len(self.xs)), bool)
+        b, g, r = (img[..., i].astype(np.int16) for i in range(3))
+        if cls == "smoke":
+            spread = (np.abs(r - g) + np.abs(g - b)) / 2
+            for ri, y in enumerate(self.ys):
+                for ci, x in enumerate(self.xs):
+                    m = changed[y : y + t, x : x + t]
+                    out[ri, ci] = m.any() and float(spread[y : y + t, x : x + t][m].mean()) <= e.max_grey_spread
+            return out
+        flame = (r > 180) & (r >= g) & (g > b) & (r - b > 50)
+        return self._per_tile(flame) >= e.min_flame_share
+
+    # decisions --------------------------------------------------------------------------
+    def _decide(self, track: Track, t: float, changed: np.ndarray, h: float) -> list[Detection]:
+        e = self.cfg.expert
+        share = track.share()
+        active = share > e.persist_share * h
+        if track.first_vote_t is None and track.votes and track.votes[-1].any():
+            track.first_vote_t = t
+        if not np.any(track.votes, axis=0).any() and track.key is None:
+            track.first_vote_t = None
+            track.footprint.clear()
+        area = float((changed & self._tile_mask(active | track.votes[-1])).sum())
+        if track.first_vote_t is not None:
+            track.footprint.append(area)
+            while len(track.footprint) > 2 * track.window:
+                track.footprint.popleft()
+        if not active.any():
+            if (
+                track.key is not None
+                and track.last_active_t is not None
+                and t - track.last_active_t >= self.cfg.clear_s
+            ):
+                return [self._emit(track, "end", t, track.last_active_t)]
+            return []
+        track.last_active_t = t
+        bbox = self._bbox(active, changed)
+        scores = np.mean(track.scores, axis=0)
+        conf = float(
+            np.clip(
+                scores[active].mean() * min(1.0, share[active].max() / max(e.persist_share, 1e-6) * 0.5 + 0.5), 0, 1
+            )
+        )
+        if track.key is None:
+            if track.cls == "smoke" and not _growing(track.footprint):
+                return []
+            self.seq += 1
+            track.key = f"{track.cls}-{self.seq}"
+            track.bbox, track.confidence = bbox, conf
+            return [self._emit(track, "new", t, None)]
+        grew = _area(bbox) > 1.25 * _area(track.bbox) if track.bbox else True
+        track.bbox = _union(track.bbox, bbox) if track.bbox else bbox
+        if (grew or abs(conf - track.confidence) > 0.15) and t - track.last_emit_t >= 5.0:
+            track.confidence = conf
+            return [self._emit(track, "update", t, None)]
+        return []
+
+    def _bbox(self, active: np.ndarray, changed: np.ndarray) -> tuple[float, float, float, float]:
+        """Changed pixels inside the active tiles, else the tiles themselves; source px."""
+        tiles = self._tile_mask(active)
+        ys, xs = np.nonzero(tiles & changed)
+        if len(xs) < 16:
+            ys, xs = np.nonzero(tiles)
+        s = self.scale
+        return (xs.min() / s, ys.min() / s, (xs.max() + 1) / s, (ys.max() + 1) / s)
+
+    def _emit(self, track: Track, phase: str, t: float, end_t: float | None) -> Detection:
+        assert track.key is not None and track.bbox is not None and track.first_vote_t is not None
+        det = Detection(
+            key=track.key,
+            type=EventType(track.cls),
+            phase=phase,
+            start_t=track.first_vote_t,
+            end_t=end_t,
+            confidence=round(track.confidence, 3),
+            region=RegionDetails(bbox=tuple(round(v, 1) for v in track.bbox), label=track.cls),
+            draw=lambda img, b=track.bbox, cls=track.cls: draw_overlay(img, b, cls),
+        )
+        track.last_emit_t = t
+        if phase == "end":
+            track.key, track.bbox, track.first_vote_t, track.last_active_t = None, None, None, None
+            track.footprint.clear()
+        return det
+
+    def finish(self, t: float) -> list[Detection]:
+        return [self._emit(tr, "end", t, tr.last_active_t or t) for tr in self.tracks.values() if tr.key is not None]
+
+
+def _starts(length: int, tile: int) -> list[int]:
+    """Tile origins covering [0, length): edge-aligned, overlapping at the end if need be."""
+    n = max(1, math.ceil(length / tile))
+    if n == 1:
+        return [0]
+    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
+
+
+def _growing(footprint: deque) -> bool:
+    """Smoke from a fire grows or holds: the later half of the record is not smaller than the
+    earlier half, and it grew at some point (a shrinking puff of steam is neither)."""
+    if len(footprint) < 4:
+        return False
+    vals = list(footprint)
+    half = len(vals) // 2
+    early, late = np.mean(vals[:half]), np.mean(vals[half:])
+    return late >= 1.05 * early and late > 0
+
+
+def _area(b: tuple[float, float, float, float]) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _union(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def draw_overlay(img: np.ndarray, bbox: tuple[float, float, float, float], cls: str) -> None:
+    """The region in orange (smoke) or red (fire), with its label, on a source-size BGR image."""
+    colour = (0, 140, 255) if cls == "smoke" else (0, 0, 255)
+    x1, y1, x2, y2 = (round(v) for v in bbox)
+    thick = max(2, img.shape[1] // 400)
+    cv2.rectangle(img, (x1, y1), (x2, y2), colour, thick)
+    label = {"smoke": "SMOKE", "fire": "FIRE"}[cls]
+    scale = max(0.5, img.shape[1] / 1600)
+    (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    cv2.rectangle(img, (x1, max(0, y1 - th - 8)), (x1 + tw + 8, y1), colour, -1)
+    cv2.putText(img, label, (x1 + 4, y1 - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)

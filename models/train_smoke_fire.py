@@ -1,0 +1,335 @@
+"""Train the default smoke/fire tile classifier and export it to models/smoke_fire.onnx.
+
+    make train-smoke-fire            # = python models/train_smoke_fire.py --seed 0
+
+What it learns: is a 96 x 96 colour tile `none`, `smoke` or `fire`. The edge runs it on the
+tiles of a frame where something moved (edge/detectors/smoke_fire.py); persistence and
+growth over time are the detector's job, not the model's.
+
+Data, all from ../shared/data (licences in the model card) or generated here:
+- fire: crops of the fire photos (cair/Fire-Detection-Image-Dataset, MIT) that contain
+  flame-coloured pixels, and the whole photos letterboxed;
+- smoke: the real plume of `smoke_on_black.mp4` (pyronear, Apache-2.0) composited at random
+  time, size, density, grey level and side onto simulated facades (bench.scenesim, day,
+  dusk, night), the no-fire photos and the hillside clip;
+- none: crops of the same backgrounds and of the no-fire photos (sunsets, lamps, rooms,
+  streets), plus the confusers the detector must not alarm on: haze, red and orange cloth,
+  lamps and lit windows.
+A quarter of the photos (by seeded shuffle) and facades from other seeds are held out;
+the metrics printed at the end are on those. The fire clips in ../shared/data/fire-video are
+never used for training: the video benchmark judges on them.
+
+CPU only, seeded (numpy, torch), about 10 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from bench import scenesim
+from bench.smokesim import DATA, composite, plume
+from edge.onnx_model import letterbox
+
+HERE = Path(__file__).resolve().parent
+SIZE = 96
+NAMES = ["none", "smoke", "fire"]
+PHOTOS = DATA / "fire-images"
+
+
+def split_photos(seed: int) -> dict[str, dict[str, list[Path]]]:
+    """train/test lists per class; a quarter of each class held out."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict[str, list[Path]]] = {"train": {}, "test": {}}
+    for label in ("fire", "normal"):
+        files = sorted(p for p in (PHOTOS / label).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        order = rng.permutation(len(files))
+        cut = len(files) // 4
+        out["test"][label] = [files[i] for i in order[:cut]]
+        out["train"][label] = [files[i] for i in order[cut:]]
+    return out
+
+
+def read(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise SystemExit(f"cannot read {path}")
+    return img
+
+
+def facades(seeds: range, rng: np.random.Generator) -> list[np.ndarray]:
+    """Simulated facade stills under every light, with some lit windows at dusk and night."""
+    out = []
+    for seed in seeds:
+        light = ("day", "dusk", "night")[seed % 3]
+        spec = scenesim.SceneSpec(
+            seed=seed, light=light, tilt_deg=float(rng.uniform(55, 75)), hfov_deg=float(rng.uniform(60, 90))
+        )
+        frng = np.random.default_rng(seed)
+        cam, facade = scenesim.Camera(spec), scenesim.Facade(spec, frng)
+        img = scenesim.static_background(spec, cam, facade, frng)
+        noise = frng.normal(0, spec.noise * scenesim.LIGHT[light][3], img.shape)
+        out.append(np.clip(img + noise, 0, 255).astype(np.uint8))
+    return out
+
+
+def hillside() -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(DATA / "smoke-video" / "hillside_background.mp4"))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            return frames[::6]
+        frames.append(f)
+
+
+def crop(img: np.ndarray, rng: np.random.Generator, lo: float = 0.08, hi: float = 0.6) -> np.ndarray:
+    h, w = img.shape[:2]
+    side = int(min(h, w) * rng.uniform(lo, hi))
+    side = max(24, min(side, h, w))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    return cv2.resize(img[y : y + side, x : x + side], (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+
+def flame_share(img: np.ndarray) -> float:
+    """Share of bright, saturated, red-over-green-over-blue pixels: flames, roughly."""
+    b, g, r = (img[..., i].astype(np.int16) for i in range(3))
+    return float(((r > 190) & (r >= g) & (g > b) & (r - b > 60)).mean())
+
+
+def fire_tiles(photos: list[Path], n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    images = [read(p) for p in photos]
+    out: list[np.ndarray] = [letterbox(img, (SIZE, SIZE), "center", 114)[0] for img in images]
+    tries = 0
+    while len(out) < n and tries < n * 20:
+        tries += 1
+        tile = crop(images[int(rng.integers(len(images)))], rng, 0.25, 1.0)
+        if flame_share(tile) >= 0.03:
+            out.append(tile)
+    return out
+
+
+def smoke_tile(bg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A crop of `bg` with the real plume rising in it, at random density and grey level; redrawn
+    until the smoke covers a tenth of the tile visibly, so no `smoke` tile is smoke-free."""
+    while True:
+        tile = crop(bg, rng, 0.06, 0.5)
+        big = cv2.resize(tile, (SIZE * 2, SIZE * 2), interpolation=cv2.INTER_LINEAR)
+        before = big.copy()
+        grey = int(rng.uniform(50, 245))
+        colour = tuple(int(np.clip(grey + t, 0, 255)) for t in rng.integers(-8, 9, 3))
+        composite(
+            big,
+            plume(rng.uniform(0.6, 14.0), 1.0),
+            (SIZE * 2 * rng.uniform(0.3, 0.7), SIZE * 2 * rng.uniform(0.7, 1.2)),
+            SIZE * 2 * rng.uniform(0.6, 2.2),
+            rng.uniform(0.35, 0.9),
+            colour,
+            bool(rng.random() < 0.5),
+            rng.uniform(1.0, 2.2),
+        )
+        changed = np.abs(big.astype(np.int16) - before).max(2) >= 12
+        if changed.mean() >= 0.1:
+            return cv2.resize(big, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+
+def confuser_tile(bg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Things that look a little like smoke or fire and are neither."""
+    tile = crop(bg, rng).copy()
+    kind = int(rng.integers(3))
+    if kind == 0:  # haze or fog: a flat veil, no source, no structure
+        a = rng.uniform(0.25, 0.65)
+        cv2.addWeighted(tile, 1 - a, np.full_like(tile, int(rng.uniform(150, 225))), a, 0, dst=tile)
+    elif kind == 1:  # red / orange cloth
+        colour = ((30, 40, 220), (20, 120, 245), (40, 90, 200), (60, 60, 230), (30, 160, 250))[int(rng.integers(5))]
+        x, y = rng.integers(5, SIZE - 30, 2)
+        pts = np.int32(
+            [
+                [x, y],
+                [x + rng.integers(15, 50), y],
+                [x + rng.integers(15, 50), y + rng.integers(20, 60)],
+                [x, y + rng.integers(20, 60)],
+            ]
+        )
+        cv2.fillConvexPoly(tile, pts, colour, cv2.LINE_AA)
+    else:  # a lamp or lit window: a warm bright blob
+        c = (int(rng.uniform(120, 220)), int(rng.uniform(200, 250)), 255)
+        cv2.circle(
+            tile, tuple(int(v) for v in rng.integers(10, SIZE - 10, 2)), int(rng.integers(4, 18)), c, -1, cv2.LINE_AA
+        )
+        tile = cv2.GaussianBlur(tile, (5, 5), 0)
+    return tile
+
+
+def build(
+    photos: dict[str, list[Path]], seeds: range, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    backgrounds = facades(seeds, rng) + [read(p) for p in photos["normal"]] + hillside()
+    pick = lambda: backgrounds[int(rng.integers(len(backgrounds)))]  # noqa: E731
+    tiles: list[np.ndarray] = []
+    labels: list[int] = []
+    none = [crop(pick(), rng) for _ in range(n)] + [confuser_tile(pick(), rng) for _ in range(n // 3)]
+    smoke = [smoke_tile(pick(), rng) for _ in range(n)]
+    fire = fire_tiles(photos["fire"], n, rng)
+    for label, group in enumerate((none, smoke, fire)):
+        tiles.extend(group)
+        labels.extend([label] * len(group))
+    x = np.stack(tiles)[..., ::-1].transpose(0, 3, 1, 2).copy()  # RGB, NCHW, uint8
+    return x, np.array(labels, np.int64)
+
+
+class TileNet(nn.Module):
+    """Six 3x3 conv blocks and a linear head: ~0.25 M parameters, ~35 MFLOPs at 96 x 96."""
+
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int, stride: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+            )
+
+        self.features = nn.Sequential(
+            block(3, 24, 2), block(24, 48, 2), block(48, 64, 1), block(64, 96, 2), block(96, 128, 2), block(128, 128, 1)
+        )
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Flips and brightness/contrast jitter, on the batch (float 0..1)."""
+    n = x.shape[0]
+    flip = torch.rand(n, generator=gen) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    gain = 0.75 + 0.5 * torch.rand(n, 1, 1, 1, generator=gen)
+    bias = 0.1 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)
+    return (x * gain + bias).clamp(0, 1)
+
+
+def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), 256):
+            out.append(torch.softmax(model(torch.from_numpy(x[i : i + 256]).float() / 255), 1).numpy())
+    return np.concatenate(out)
+
+
+def prf(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    tp = int((pred & truth).sum())
+    fp = int((pred & ~truth).sum())
+    fn = int((~pred & truth).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": round(p, 3), "recall": round(r, 3), "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=14)
+    ap.add_argument("--per-class", type=int, default=3000, help="training tiles per class")
+    ap.add_argument("--out", type=Path, default=HERE / "smoke_fire.onnx")
+    args = ap.parse_args()
+    t0 = time.time()
+    rng = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    photos = split_photos(args.seed)
+    x, y = build(photos["train"], range(1000, 1060), args.per_class, rng)
+    xv, yv = build(photos["test"], range(2000, 2015), args.per_class // 6, np.random.default_rng(args.seed + 1))
+    print(
+        f"training tiles {np.bincount(y).tolist()} (none, smoke, fire); held-out {np.bincount(yv).tolist()}; {time.time() - t0:.0f} s"
+    )
+
+    model = TileNet(len(NAMES))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    steps = args.epochs * ((len(x) + 127) // 128)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    weights = torch.tensor(len(y) / (len(NAMES) * np.bincount(y, minlength=len(NAMES))), dtype=torch.float32)
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=0.05)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for epoch in range(args.epochs):
+        model.train()
+        order = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for i in range(0, len(order), 128):
+            idx = order[i : i + 128]
+            batch = augment(xt[idx].float() / 255, gen)
+            loss = loss_fn(model(batch), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss) * len(idx)
+        acc = float((predict(model, xv).argmax(1) == yv).mean())
+        print(
+            f"epoch {epoch + 1}/{args.epochs} loss {total / len(xt):.3f} held-out tile accuracy {acc:.3f} ({time.time() - t0:.0f} s)"
+        )
+
+    metrics = evaluate(model, xv, yv, photos["test"])
+    export(model, args.out, args.seed, metrics)
+    print(json.dumps(metrics, indent=1))
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB) in {time.time() - t0:.0f} s")
+
+
+def evaluate(model: nn.Module, xv: np.ndarray, yv: np.ndarray, test: dict[str, list[Path]]) -> dict:
+    """Held-out metrics: fire on whole photos (the issue's image-level F1), and per-class tiles."""
+    photos = test["fire"] + test["normal"]
+    images = [letterbox(read(p), (SIZE, SIZE), "center", 114)[0] for p in photos]
+    xi = np.stack(images)[..., ::-1].transpose(0, 3, 1, 2).copy()
+    fire = predict(model, xi)[:, 2] >= 0.5
+    truth = np.array([True] * len(test["fire"]) + [False] * len(test["normal"]))
+    tiles = predict(model, xv).argmax(1)
+    return {
+        "fire_images": {**prf(fire, truth), "n_fire": len(test["fire"]), "n_normal": len(test["normal"])},
+        "tiles": {name: {**prf(tiles == k, yv == k), "n": int((yv == k).sum())} for k, name in enumerate(NAMES)},
+    }
+
+
+def export(model: nn.Module, out: Path, seed: int, metrics: dict) -> None:
+    import onnx
+
+    model.eval()
+    torch.onnx.export(
+        model,
+        torch.zeros(1, 3, SIZE, SIZE),
+        str(out),
+        dynamo=False,
+        input_names=["images"],
+        output_names=["logits"],
+        dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=17,
+    )
+    m = onnx.load(str(out))
+    meta = {
+        "names": repr(dict(enumerate(NAMES))),
+        "imgsz": repr([SIZE, SIZE]),
+        "task": "classify",
+        "gridwatch.seed": str(seed),
+        "gridwatch.metrics": json.dumps(metrics),
+        "gridwatch.trainer": "models/train_smoke_fire.py",
+    }
+    del m.metadata_props[:]
+    for k, v in meta.items():
+        m.metadata_props.add(key=k, value=v)
+    onnx.save(m, str(out))
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    (out.with_suffix(".json")).write_text(
+        json.dumps({"sha256": digest, "bytes": out.stat().st_size, "seed": seed, "metrics": metrics}, indent=1) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
