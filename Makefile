@@ -10,7 +10,7 @@ APT_PACKAGES := mosquitto mosquitto-clients python3-gi gir1.2-gst-rtsp-server-1.
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools openssl \
 	chromium fonts-wqy-microhei
 
-.PHONY: demo test lint bench-edge bench-cloud bench-thrown bench-alert system-deps venv docs screenshots clean
+.PHONY: demo test lint bench-edge bench-cloud bench-thrown bench-alert bench-smoke-fire train-smoke-fire system-deps venv docs screenshots clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -54,6 +54,14 @@ bench-cloud: system-deps venv
 
 bench-thrown: venv
 	$(PY) bench/thrown.py --write
+
+bench-smoke-fire: venv
+	$(PY) bench/smoke_fire.py --write
+
+# Retrain the default smoke/fire model from ../shared/data (CPU, ~6 min) and print its metrics.
+train-smoke-fire: venv
+	$(PY) -m pip install -q -e '.[train]'
+	$(PY) models/train_smoke_fire.py --seed 0
 
 bench-alert: system-deps venv
 	$(PY) bench/alert_latency.py --write

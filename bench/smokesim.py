@@ -116,6 +116,21 @@ def composite(
     return ax0 + int(xs.min()), ay0 + int(ys.min()), ax0 + int(xs.max()) + 1, ay0 + int(ys.max()) + 1
 
 
+def photo_split(seed: int) -> dict[str, dict[str, list[Path]]]:
+    """The fire photos split by a seeded shuffle: a quarter of each class held out of training.
+    One place, so the trainer and the benchmark hold out the same photos."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict[str, list[Path]]] = {"train": {}, "test": {}}
+    for label in ("fire", "normal"):
+        folder = DATA / "fire-images" / label
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        order = rng.permutation(len(files))
+        cut = len(files) // 4
+        out["test"][label] = [files[i] for i in order[:cut]]
+        out["train"][label] = [files[i] for i in order[cut:]]
+    return out
+
+
 # --- clips ------------------------------------------------------------------------------------
 
 SMOKE_CONFUSERS = ("steam", "fog", "red_clothing", "glare")  # drawn here; the rest by scenesim
@@ -152,10 +167,15 @@ def render_smoke(spec: SmokeSpec, out_dir: Path, name: str = "smoke") -> dict:
         confusers=tuple(c for c in spec.confusers if c in scenesim.CONFUSERS),
     )
     cam = scenesim.Camera(scene)
-    # a balcony low on the facade, where a camera sees it large enough
-    floor = int(rng.integers(2, max(3, scene.floors // 3)))
-    unit_x = rng.uniform(0.15, 0.85) * len(scene.units) * scene.unit_width_m
-    sx, sy, _ = cam.project(np.array([unit_x, (floor - 1) * scenesim.STOREY_M + 1.0, scenesim.BALCONY_M]))
+    # a balcony in the lower half of the facade whose railing is in view, well inside the frame
+    for _ in range(200):
+        floor = int(rng.integers(2, max(3, scene.floors // 2)))
+        unit_x = rng.uniform(0.15, 0.85) * len(scene.units) * scene.unit_width_m
+        sx, sy, _ = cam.project(np.array([unit_x, (floor - 1) * scenesim.STOREY_M + 1.0, scenesim.BALCONY_M]))
+        if 0.1 * spec.width < sx < 0.9 * spec.width and 0.35 * spec.height < sy < 0.95 * spec.height:
+            break
+    else:
+        raise ValueError(f"seed {spec.seed}: no balcony of the lower floors is in view")
     storey = abs(
         cam.project(np.array([unit_x, floor * scenesim.STOREY_M, 0]))[1]
         - cam.project(np.array([unit_x, (floor - 1) * scenesim.STOREY_M, 0]))[1]

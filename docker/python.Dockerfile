@@ -8,6 +8,9 @@ COPY contract contract
 COPY edge edge
 COPY cloud cloud
 COPY configs configs
+# the ONNX models (and their cards) the detectors load; nothing is downloaded at run time
+COPY models/*.onnx models/*.json models/*.md models/
+ENV GRIDWATCH_MODELS=/opt/gridwatch/models
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/gridwatch gridwatch \
     && mkdir -p /var/lib/gridwatch && chown gridwatch /var/lib/gridwatch
 USER gridwatch

@@ -40,6 +40,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         if cam.masks:
             line += f", {len(cam.masks)} mask(s)"
         print(line)
+        if cam.detectors.smoke_fire is not None:  # loaded and checked by the config's validation
+            from edge.onnx_model import open_model
+
+            m = open_model(cam.detectors.smoke_fire.model)
+            w, h = m.input_size
+            print(f"    smoke_fire model {m.cfg.file()}: {m.layout} {w}x{h}, classes {', '.join(m.names or [])}")
         if not is_url(cam.source) and not Path(cam.source).exists():
             print(f"    warning: source file {cam.source} does not exist", file=sys.stderr)
     return 0

@@ -26,6 +26,8 @@ EXPECTED = {
     "no_cameras.yaml": (3, "cameras: List should have at least 1 item"),
     "crossed_corners.yaml": (7, "corners must go top-left, top-right, bottom-right, bottom-left"),
     "dented_corners.yaml": (7, "corners must form a convex quadrilateral"),
+    "missing_model.yaml": (8, "cameras[0].detectors.smoke_fire: model file"),
+    "broken_model.yaml": (8, "could not be loaded by onnxruntime"),
 }
 
 

@@ -179,6 +179,7 @@ class SmokeFireDetector(Detector):
             self.ignore = cv2.resize(camera.ignore_mask, self.size, interpolation=cv2.INTER_NEAREST) > 0
         self.prev: np.ndarray | None = None  # previous sample, grey, blurred
         self.background: np.ndarray | None = None  # slow average of the scene, grey
+        self.bg_spread: np.ndarray | None = None  # and of its colourfulness (see _spread)
         self.seq = 0
 
     @property
@@ -189,9 +190,10 @@ class SmokeFireDetector(Detector):
     def process(self, frame: Frame) -> list[Detection]:
         img = frame.image
         grey = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        spread = _spread(img)
         prev, self.prev = self.prev, grey
         if prev is None or prev.shape != grey.shape:
-            self.background = grey.astype(np.float32)
+            self.background, self.bg_spread = grey.astype(np.float32), spread
             return []
         e = self.cfg.expert
         moved = cv2.absdiff(grey, prev) >= e.motion_threshold
@@ -199,10 +201,13 @@ class SmokeFireDetector(Detector):
             moved &= ~self.ignore
         motion = self._per_tile(moved)
         moving = motion >= e.min_motion_share
-        if moving.mean() > e.global_motion_share:
-            return []  # fog, exposure or IR switch, shake: no votes either way
-        assert self.background is not None
+        assert self.background is not None and self.bg_spread is not None
         changed = np.abs(grey.astype(np.float32) - self.background) >= 2 * e.motion_threshold
+        if moved.mean() > e.global_motion_share or changed.mean() > e.global_motion_share:
+            # a sudden change everywhere (exposure or IR switch, shake) or a slow one (fog rolling
+            # in): no votes either way; the reference scene catches up meanwhile
+            self._adapt(grey, spread)
+            return []
         scores = self._scores(img, moving | self._watched(), motion)
         out: list[Detection] = []
         for cls, track in self.tracks.items():
@@ -210,17 +215,20 @@ class SmokeFireDetector(Detector):
                 continue
             alarming = track.key is not None
             h = e.hysteresis if alarming else 1.0
-            cue = self._cue(cls, img, moved | changed)
+            cue = self._cue(cls, img, spread, moved | changed)
             votes = (scores[cls] >= self.thr[cls] * h) & cue
             track.push(votes, scores[cls])
             out.extend(self._decide(track, frame.t, changed, h))
-        # the reference scene adapts slowly, and not where smoke or fire is being watched
-        hold = np.zeros(grey.shape, bool)
-        for track in self.tracks.values():
-            hold |= self._tile_mask(track.share() > 0)
+        self._adapt(grey, spread)
+        return out
+
+    def _adapt(self, grey: np.ndarray, spread: np.ndarray) -> None:
+        """The reference scene follows the view slowly (10 s at 2 Hz), except where smoke or fire is being watched."""
+        assert self.background is not None and self.bg_spread is not None
+        hold = self._tile_mask(self._watched())
         rate = 0.05
         self.background = np.where(hold, self.background, self.background * (1 - rate) + grey * rate)
-        return out
+        self.bg_spread = np.where(hold, self.bg_spread, self.bg_spread * (1 - rate) + spread * rate)
 
     def _per_tile(self, mask: np.ndarray) -> np.ndarray:
         t = self.tile
@@ -267,20 +275,27 @@ class SmokeFireDetector(Detector):
                         scores[cls][r, c] = max(scores[cls][r, c], box.score)
         return scores
 
-    def _cue(self, cls: str, img: np.ndarray, changed: np.ndarray) -> np.ndarray:
-        """Cheap colour cues on the changed pixels of each tile."""
+    def _cue(self, cls: str, img: np.ndarray, spread: np.ndarray, changed: np.ndarray) -> np.ndarray:
+        """Cheap colour cues on the changed pixels of each tile. Smoke: they are grey, or greyer
+        than the scene was (thin smoke over blue sky is still bluish, but less so); a red shirt
+        makes them more colourful. Fire: changing flame-coloured pixels."""
         e = self.cfg.expert
         t = self.tile
         out = np.zeros((len(self.ys), len(self.xs)), bool)
-        b, g, r = (img[..., i].astype(np.int16) for i in range(3))
         if cls == "smoke":
-            spread = (np.abs(r - g) + np.abs(g - b)) / 2
+            assert self.bg_spread is not None
             for ri, y in enumerate(self.ys):
                 for ci, x in enumerate(self.xs):
                     m = changed[y : y + t, x : x + t]
-                    out[ri, ci] = m.any() and float(spread[y : y + t, x : x + t][m].mean()) <= e.max_grey_spread
+                    if m.sum() < 8:
+                        continue
+                    now = float(spread[y : y + t, x : x + t][m].mean())
+                    before = float(self.bg_spread[y : y + t, x : x + t][m].mean())
+                    out[ri, ci] = now <= max(e.max_grey_spread, before - 2)
             return out
-        flame = (r > 180) & (r >= g) & (g > b) & (r - b > 50)
+        b, g, r = (img[..., i].astype(np.int16) for i in range(3))
+        # bright, red over green over blue and saturated (sun glare is not), and changing (a salmon wall is not)
+        flame = (r > 180) & (r >= g) & (g > b) & (r - b >= 0.45 * r) & changed
         return self._per_tile(flame) >= e.min_flame_share
 
     # decisions --------------------------------------------------------------------------
@@ -293,7 +308,7 @@ class SmokeFireDetector(Detector):
         if not np.any(track.votes, axis=0).any() and track.key is None:
             track.first_vote_t = None
             track.footprint.clear()
-        area = float((changed & self._tile_mask(active | track.votes[-1])).sum())
+        area = float((changed & self._tile_mask(np.any(track.votes, axis=0))).sum())  # where it has been seen
         if track.first_vote_t is not None:
             track.footprint.append(area)
             while len(track.footprint) > 2 * track.window:
@@ -359,11 +374,18 @@ class SmokeFireDetector(Detector):
         return [self._emit(tr, "end", t, tr.last_active_t or t) for tr in self.tracks.values() if tr.key is not None]
 
 
+def _spread(img: np.ndarray) -> np.ndarray:
+    """Colourfulness per pixel, (|R-G| + |G-B|) / 2: 0 for grey, white and black."""
+    b, g, r = (img[..., i].astype(np.float32) for i in range(3))
+    return (np.abs(r - g) + np.abs(g - b)) / 2
+
+
 def _starts(length: int, tile: int) -> list[int]:
-    """Tile origins covering [0, length): edge-aligned, overlapping at the end if need be."""
-    n = max(1, math.ceil(length / tile))
-    if n == 1:
+    """Tile origins covering [0, length) at half-tile steps, the last one flush with the edge:
+    a plume on a tile border is whole in the tile between."""
+    if length <= tile:
         return [0]
+    n = math.ceil((length - tile) / (tile / 2)) + 1
     return [round(i * (length - tile) / (n - 1)) for i in range(n)]
 
 
