@@ -51,15 +51,20 @@ class DetectorFeed:
         self.detectors = detectors
         self.width = width
         self._next_t = [float("-inf")] * len(detectors)  # media time each detector wants its next frame
+        self._burst = [0] * len(detectors)  # frames still owed of the current burst
 
     def process(self, frame: av.VideoFrame, index: int, t: float, wall: datetime) -> list[Detection]:
         converted: dict[tuple[int | None, bool], Frame] = {}
         out: list[Detection] = []
         for i, det in enumerate(self.detectors):
             req = det.frame_request
-            if self._next_t[i] - req.interval_s <= t < self._next_t[i]:
+            if self._burst[i] > 0:
+                self._burst[i] -= 1  # the frames right after a sample (flicker needs them)
+            elif self._next_t[i] - req.interval_s <= t < self._next_t[i]:
                 continue  # not due yet (and time did not go backwards, as a looping file does)
-            self._next_t[i] = t + req.interval_s - 1e-3
+            else:
+                self._next_t[i] = t + req.interval_s - 1e-3
+                self._burst[i] = req.burst - 1
             key = (req.width, req.gray)
             if key not in converted:
                 w = req.width or frame.width

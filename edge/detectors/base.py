@@ -24,11 +24,13 @@ from edge.facade import Facade
 class FrameRequest:
     """How a detector wants its frames: scaled to `width` (None = native), grey or BGR, and at
     most one every `interval_s` seconds of media time (0 = every frame). A low-rate detector
-    (smoke at 2 Hz) costs nothing on the frames it skips: they are not even converted."""
+    (smoke at 2 Hz) costs nothing on the frames it skips: they are not even converted. Each
+    sample is `burst` consecutive frames, for detectors that compare frames 1/fps apart."""
 
     width: int | None = None
     gray: bool = True
     interval_s: float = 0.0
+    burst: int = 1
 
 
 @dataclass

@@ -74,6 +74,9 @@ class SmokeFireExpert(BaseModel):
     min_flame_share: float = Field(
         0.004, ge=0, le=1, description="Fire cue: share of flame-coloured pixels in the tile."
     )
+    min_flicker: float = Field(
+        0.08, ge=0, le=1, description="Fire cue: share of a tile's flame-coloured pixels that change within one frame."
+    )
     max_tiles: int = Field(24, ge=1, le=512, description="Most tiles classified per sample (the most moving first).")
 
 
@@ -178,18 +181,27 @@ class SmokeFireDetector(Detector):
         if camera.ignore_mask is not None:
             self.ignore = cv2.resize(camera.ignore_mask, self.size, interpolation=cv2.INTER_NEAREST) > 0
         self.prev: np.ndarray | None = None  # previous sample, grey, blurred
+        self.pair: tuple[int, np.ndarray] | None = None  # the frame just before this sample: index, grey
         self.background: np.ndarray | None = None  # slow average of the scene, grey
         self.bg_spread: np.ndarray | None = None  # and of its colourfulness (see _spread)
         self.seq = 0
 
     @property
     def frame_request(self) -> FrameRequest:
-        return FrameRequest(width=self.size[0], gray=False, interval_s=1.0 / self.cfg.rate_hz)
+        return FrameRequest(width=self.size[0], gray=False, interval_s=1.0 / self.cfg.rate_hz, burst=2)
 
     # per sample ------------------------------------------------------------------------
     def process(self, frame: Frame) -> list[Detection]:
+        """Frames come in pairs 1/fps apart (flicker is measured between them); a sample is the second."""
         img = frame.image
         grey = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        pair, self.pair = self.pair, (frame.index, grey)
+        if pair is None or pair[0] != frame.index - 1:
+            return []  # the first of a pair (or its partner was dropped): wait for the next frame
+        self.pair = None
+        flicker: np.ndarray | None = cv2.absdiff(grey, pair[1]) >= self.cfg.expert.motion_threshold
+        if not flicker.any():
+            flicker = None  # a repeated frame (web video, variable-rate streams): flicker unknown
         spread = _spread(img)
         prev, self.prev = self.prev, grey
         if prev is None or prev.shape != grey.shape:
@@ -215,7 +227,7 @@ class SmokeFireDetector(Detector):
                 continue
             alarming = track.key is not None
             h = e.hysteresis if alarming else 1.0
-            cue = self._cue(cls, img, spread, moved | changed)
+            cue = self._cue(cls, img, spread, moved | changed, flicker)
             votes = (scores[cls] >= self.thr[cls] * h) & cue
             track.push(votes, scores[cls])
             out.extend(self._decide(track, frame.t, changed, h))
@@ -275,10 +287,13 @@ class SmokeFireDetector(Detector):
                         scores[cls][r, c] = max(scores[cls][r, c], box.score)
         return scores
 
-    def _cue(self, cls: str, img: np.ndarray, spread: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    def _cue(
+        self, cls: str, img: np.ndarray, spread: np.ndarray, changed: np.ndarray, flicker: np.ndarray | None
+    ) -> np.ndarray:
         """Cheap colour cues on the changed pixels of each tile. Smoke: they are grey, or greyer
         than the scene was (thin smoke over blue sky is still bluish, but less so); a red shirt
-        makes them more colourful. Fire: changing flame-coloured pixels."""
+        makes them more colourful. Fire: flame-coloured pixels that flicker, i.e. change within
+        one frame (1/fps); a swinging orange towel moves only at its edges in that time."""
         e = self.cfg.expert
         t = self.tile
         out = np.zeros((len(self.ys), len(self.xs)), bool)
@@ -294,9 +309,13 @@ class SmokeFireDetector(Detector):
                     out[ri, ci] = now <= max(e.max_grey_spread, before - 2)
             return out
         b, g, r = (img[..., i].astype(np.int16) for i in range(3))
-        # bright, red over green over blue and saturated (sun glare is not), and changing (a salmon wall is not)
-        flame = (r > 180) & (r >= g) & (g > b) & (r - b >= 0.45 * r) & changed
-        return self._per_tile(flame) >= e.min_flame_share
+        # bright, red over green over blue and saturated (sun glare is not)
+        flame = (r > 180) & (r >= g) & (g > b) & (r - b >= 0.45 * r)
+        share = self._per_tile(flame & changed)
+        if flicker is None:
+            return share >= e.min_flame_share
+        flickering = self._per_tile(flame & flicker) / np.maximum(self._per_tile(flame), 1e-6)
+        return (share >= e.min_flame_share) & (flickering >= e.min_flicker)
 
     # decisions --------------------------------------------------------------------------
     def _decide(self, track: Track, t: float, changed: np.ndarray, h: float) -> list[Detection]:
