@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,8 @@ import yaml
 
 from bench import scenesim
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# ../shared/data beside the repository (see its README); GRIDWATCH_SHARED_DATA points elsewhere
+DATA = Path(os.environ.get("GRIDWATCH_SHARED_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
 PLUME_VIDEO = DATA / "smoke-video" / "smoke_on_black.mp4"
 PLUME_FPS = 24.0
 STEADY_FROM = 60  # plume frames from here on are a developed plume; cycled to keep it burning

@@ -151,7 +151,7 @@ def smoke_tile(bg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             plume(rng.uniform(0.6, 14.0), 1.0),
             (SIZE * 2 * rng.uniform(0.3, 0.7), SIZE * 2 * rng.uniform(0.7, 1.2)),
             SIZE * 2 * rng.uniform(0.6, 2.2),
-            rng.uniform(0.25, 0.9),
+            rng.uniform(0.35, 0.9),
             colour,
             bool(rng.random() < 0.5),
             rng.uniform(1.0, 2.2),
@@ -260,8 +260,8 @@ def prf(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=24)
-    ap.add_argument("--per-class", type=int, default=4000, help="training tiles per class")
+    ap.add_argument("--epochs", type=int, default=18)
+    ap.add_argument("--per-class", type=int, default=3000, help="training tiles per class")
     ap.add_argument("--out", type=Path, default=HERE / "smoke_fire.onnx")
     args = ap.parse_args()
     t0 = time.time()
