@@ -95,6 +95,13 @@ class Detector(ABC):
         return []
 
 
+def by_sensitivity(s: int, low: float, mid: float, high: float) -> float:
+    """The installer's one knob: piecewise-linear, sensitivity 1 -> low, 5 -> mid, 10 -> high."""
+    if s <= 5:
+        return low + (mid - low) * (s - 1) / 4
+    return mid + (high - mid) * (s - 5) / 5
+
+
 REGISTRY: dict[str, type[Detector]] = {}
 
 

@@ -5,13 +5,15 @@ or an orange towel; its history can (FIELD_NOTES §3). So, at a low rate (defaul
 
 1. Motion: the frame is compared with the previous sample. A tile of the grid is looked at
    only if enough of it changed, so the model never runs on a still wall, a lamp or a
-   sunset. When most tiles changed at once (fog rolling in, an exposure or IR switch, a
-   shaken camera), the sample is a global change and casts no votes.
+   sunset. When most of the image changed at once (an exposure or IR switch, a shaken
+   camera) or differs from the reference scene (fog rolling in), the sample is a global
+   change and casts no votes.
 2. Model: the moving tiles, at the model's input size, go through the ONNX model in one
    batch (a classifier scores each tile; a user's YOLO model is run on the whole frame and
    its boxes mark the tiles they cover). One session serves every camera.
-3. Cues: a smoke vote needs the tile's changed pixels to be grey (low saturation); a fire
-   vote needs flame-coloured pixels among them.
+3. Cues: a smoke vote needs the tile's changed pixels to be grey or greyer than before; a
+   fire vote needs flame-coloured pixels that flicker between two frames 1/fps apart (each
+   sample is such a pair).
 4. Persistence: a tile is active for a class when it voted in more than half of the
    samples of the sliding window. An alarm needs active tiles and, for smoke, growth: the
    area that differs from the scene before the smoke must not be shrinking. Steam dies
@@ -32,7 +34,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract import EventType, RegionDetails
-from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, register
+from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, by_sensitivity, register
 from edge.onnx_model import ModelConfig, ModelError, OnnxModel, open_model
 
 CLASSES = ("smoke", "fire")
@@ -117,10 +119,6 @@ class SmokeFireConfig(BaseModel):
         return self
 
 
-def _by_sensitivity(s: int, low: float, mid: float, high: float) -> float:
-    return low + (mid - low) * (s - 1) / 4 if s <= 5 else mid + (high - mid) * (s - 5) / 5
-
-
 @dataclass
 class Track:
     """One class's state on this camera: votes per tile, and the open event if any."""
@@ -168,8 +166,8 @@ class SmokeFireDetector(Detector):
         self.ys = _starts(self.size[1], self.tile)
         s, e = config.sensitivity, config.expert
         self.thr = {
-            "smoke": e.smoke_threshold or _by_sensitivity(s, 0.8, 0.6, 0.4),
-            "fire": e.fire_threshold or _by_sensitivity(s, 0.8, 0.6, 0.4),
+            "smoke": e.smoke_threshold or by_sensitivity(s, 0.8, 0.6, 0.4),
+            "fire": e.fire_threshold or by_sensitivity(s, 0.8, 0.6, 0.4),
         }
         rate = config.rate_hz
         self.tracks = {

@@ -34,7 +34,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract import EventType, Origin, ThrownDetails
-from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, register
+from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, by_sensitivity, register
 from edge.facade import Facade
 from edge.trajectory import FallFit, G, fit_fall, fit_line, predict
 
@@ -112,13 +112,6 @@ class ThrownConfig(BaseModel):
     expert: ThrownExpert = Field(default_factory=ThrownExpert, description="Fine-grained thresholds.")
 
 
-def _by_sensitivity(s: int, low: float, mid: float, high: float) -> float:
-    """Piecewise-linear: sensitivity 1 -> low, 5 -> mid, 10 -> high."""
-    if s <= 5:
-        return low + (mid - low) * (s - 1) / 4
-    return mid + (high - mid) * (s - 5) / 5
-
-
 @dataclass(frozen=True)
 class Thresholds:
     sigma: float
@@ -131,12 +124,12 @@ class Thresholds:
     @classmethod
     def of(cls, cfg: ThrownConfig) -> Thresholds:
         s, e = cfg.sensitivity, cfg.expert
-        band = e.accel_band_g or (_by_sensitivity(s, 0.45, 0.3, 0.2), 1.8)
+        band = e.accel_band_g or (by_sensitivity(s, 0.45, 0.3, 0.2), 1.8)
         return cls(
-            sigma=e.threshold_sigma or _by_sensitivity(s, 6.0, 4.5, 3.2),
-            min_area=e.min_area_px or round(_by_sensitivity(s, 3, 2, 1)),
-            min_points=e.min_points or round(_by_sensitivity(s, 12, 8, 6)),
-            min_r2=e.min_r2 if e.min_r2 is not None else _by_sensitivity(s, 0.97, 0.94, 0.88),
+            sigma=e.threshold_sigma or by_sensitivity(s, 6.0, 4.5, 3.2),
+            min_area=e.min_area_px or round(by_sensitivity(s, 3, 2, 1)),
+            min_points=e.min_points or round(by_sensitivity(s, 12, 8, 6)),
+            min_r2=e.min_r2 if e.min_r2 is not None else by_sensitivity(s, 0.97, 0.94, 0.88),
             accel_lo=band[0] * G,
             accel_hi=band[1] * G,
         )
