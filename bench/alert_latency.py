@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import yaml
-from report import write_section
+from report import commit, write_section
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from receivers import Receiver  # noqa: E402  (the same receiver the tests check payloads with)
@@ -116,13 +116,12 @@ def main() -> None:
         r = run(Path(tmp), args.events, args.rate)
     print(json.dumps(r, indent=1))
     if args.write:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
         met = "met" if r["p99_ms"] <= 1000 else "**not met**"
         write_section(
             "Alert latency",
             f"""## Alert latency (`make bench-alert`)
 
-Commit `{commit.stdout.strip()}`, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python
+Commit `{commit()}`, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python
 {platform.python_version()}; `gridwatch-cloud serve` (one ingest worker, alerting engine, SQLite), a private
 Mosquitto, one simulated node publishing {r["events"]} thrown-object events at {r["rate"]:.0f}/s, each from
 its own camera; a local WeCom-format receiver (the vendor's cloud excluded). Latency runs from the

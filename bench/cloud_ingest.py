@@ -29,7 +29,7 @@ import paho.mqtt.client as mqtt
 import psutil
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
-from report import write_section
+from report import commit, write_section
 
 from cloud.auth import Role, create_user
 from cloud.config import CloudConfig
@@ -256,12 +256,11 @@ def _verdict(value: float, target: float, higher_is_better: bool = True) -> str:
 
 
 def write_doc(r: dict, args: argparse.Namespace) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
     cpu = platform.processor() or platform.machine()
     e, t, lat, s = r["events"], r["telemetry"], r["latency"], r["store_only"]
     text = f"""## Cloud ingest (`make bench-cloud`)
 
-Commit `{commit.stdout.strip()}`, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; one ingest
+Commit `{commit()}`, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; one ingest
 worker (`gridwatch-cloud serve --workers 1`), default store (SQLite WAL, synchronous=FULL; embedded
 time series), the alerting engine running with its default rules (every `test` event raises or
 joins an info alarm), private Mosquitto; 20 simulated nodes publishing from the benchmark process on the

@@ -11,12 +11,11 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from report import write_section
+from report import commit, write_section
 
 from edge.ring import PacketRing, ring_bound_bytes
 from edge.sample import write_sample
@@ -56,15 +55,6 @@ def ring_memory(path: Path, pre_s: float) -> tuple[int, float]:
         last_t = max(last_t, pkt.t)
     session.close()
     return ring.peak_bytes, total * 8 / 1e6 / (last_t + 1 / 25)
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
 
 
 def cpu_model() -> str:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
 HEADER = "# Benchmarks\n\nFigures measured by the scripts in bench/; each section says its commit and conditions.\n\n"
+
+
+def commit() -> str:
+    """The short commit measured, for the section's first line."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=DOC.parent.parent
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
 
 
 def write_section(heading: str, text: str) -> None:

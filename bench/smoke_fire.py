@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import write_section  # noqa: E402
+from bench.report import commit, write_section  # noqa: E402
 from bench.smokesim import DATA, SmokeSpec, photo_split, render_smoke  # noqa: E402
 from edge.analyze import analyze_file  # noqa: E402
 from edge.config import load_config  # noqa: E402
@@ -208,13 +207,10 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def markdown(img: dict, comps: list[dict], fires: list[dict], conf: list[dict], cost: dict, cpu: dict, args) -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
     lines = [
         "## Smoke and fire (`make bench-smoke-fire`)",
         "",
-        f"Commit `{commit}`, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; default model "
+        f"Commit `{commit()}`, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; default model "
         f"`models/smoke_fire.onnx` and default detector settings (sensitivity 5, 2 Hz); composites at 1280x720 25 fps H.264, seeds from 7000.",
         "",
         "| image level (held-out photos) | precision | recall | F1 | target |",

@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import write_section  # noqa: E402
+from bench.report import commit, write_section  # noqa: E402
 from bench.scenesim import CONFUSERS, OBJECTS, SceneSpec, render  # noqa: E402
 from edge.analyze import analyze_file  # noqa: E402
 from edge.config import load_config  # noqa: E402
@@ -178,13 +177,10 @@ def throughput(width: int, height: int, seconds: float, tmp: Path) -> float:
 
 
 def markdown(rows: dict, fa: dict, tp: dict, args: argparse.Namespace, fa_hours: float) -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
     lines = [
         "## Thrown objects (`make bench-thrown`)",
         "",
-        f"Commit `{commit}`, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"Commit `{commit()}`, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"simulated scenes (bench/scenesim.py) at {args.size}, 25 fps, H.264 ~2.5 Mbit/s per MP, seeds from {args.seed}; "
         f"{args.scenes} scenes x {args.throws} throws per condition, each scene with its own camera "
         "(10-20 m, tilt 55-70 deg, 60-90 deg lens) and building (12-24 storeys); default detector settings (sensitivity 5).",
