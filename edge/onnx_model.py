@@ -11,8 +11,9 @@ never from a hard-coded model (FIELD_NOTES §3):
   the rows already sum to one).
 
 Preprocessing is a letterbox to the model's input size (pad value, centred or top-left),
-colour order and scale from the settings. Sessions are cached per file and provider list,
-so every camera that names a model shares one onnxruntime session and its thread pool.
+colour order and scale from the settings; non-maximum suppression is OpenCV's. Sessions are
+cached per file and provider list, so every camera that names a model shares one
+onnxruntime session and its thread pool.
 """
 
 from __future__ import annotations
@@ -114,25 +115,6 @@ def letterbox(image: np.ndarray, size: tuple[int, int], pad: str, pad_value: int
         resized, top, h - nh - top, left, w - nw - left, cv2.BORDER_CONSTANT, value=(pad_value,) * 3
     )
     return out, Letterbox(r, left, top)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
-    """Greedy non-maximum suppression on xyxy boxes; indices kept, best first."""
-    order = np.argsort(-scores)
-    keep: list[int] = []
-    area = (boxes[:, 2] - boxes[:, 0]).clip(0) * (boxes[:, 3] - boxes[:, 1]).clip(0)
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        xx1 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        yy1 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        xx2 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        yy2 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = (xx2 - xx1).clip(0) * (yy2 - yy1).clip(0)
-        overlap = inter / np.maximum(area[i] + area[rest] - inter, 1e-9)
-        order = rest[overlap <= iou]
-    return keep
 
 
 def _metadata_names(meta: dict[str, str]) -> list[str] | None:
@@ -322,11 +304,13 @@ class OnnxModel:
                 xyxy[:, 1] = rows[:, 1] - rows[:, 3] / 2
                 xyxy[:, 2] = rows[:, 0] + rows[:, 2] / 2
                 xyxy[:, 3] = rows[:, 1] + rows[:, 3] / 2
-            keep = []
-            for c in np.unique(classes):  # NMS per class, as the exporters do
-                idx = np.flatnonzero(classes == c)
-                keep.extend(idx[k] for k in nms(xyxy[idx], scores[idx], self.cfg.iou_threshold))
-            keep.sort(key=lambda i: -scores[i])
+            # NMS per class, as the exporters do: OpenCV's, on x y w h; every row here already
+            # passed the score threshold, so OpenCV's own (strict >) is set below any score
+            xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+            kept = cv2.dnn.NMSBoxesBatched(
+                xywh.tolist(), scores.tolist(), classes.tolist(), -1.0, self.cfg.iou_threshold
+            )
+            keep = sorted((int(i) for i in np.asarray(kept).reshape(-1)), key=lambda i: -scores[i])
         boxes = fit.unmap(xyxy[keep], width, height) if keep else np.zeros((0, 4))
         names = self.names or []
         return [
