@@ -68,10 +68,16 @@ class SmokeFireExpert(BaseModel):
     )
     min_motion_share: float = Field(0.01, ge=0, le=1, description="A tile is looked at when this share of it moved.")
     global_motion_share: float = Field(
-        0.6, gt=0, le=1, description="More tiles than this share moving at once is a global change."
+        0.6,
+        gt=0,
+        le=1,
+        description="More than this share of the image moving between samples, or differing from the reference scene, is a global change (no votes).",
     )
     max_grey_spread: float = Field(
-        22.0, gt=0, le=255, description="Smoke cue: mean |R-G|+|G-B|/2 of the changed pixels at most this."
+        22.0,
+        gt=0,
+        le=255,
+        description="Smoke cue: mean (|R-G|+|G-B|)/2 of the changed pixels at most this, or lower than the scene's was there.",
     )
     min_flame_share: float = Field(
         0.004, ge=0, le=1, description="Fire cue: share of flame-coloured pixels in the tile."
