@@ -34,13 +34,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import commit, write_section  # noqa: E402
-from bench.smokesim import DATA, SmokeSpec, photo_split, render_smoke  # noqa: E402
+from bench.smokesim import DATA, SmokeSpec, photo_split, prf, render_smoke  # noqa: E402
 from edge.analyze import analyze_file  # noqa: E402
 from edge.config import load_config  # noqa: E402
 from edge.onnx_model import ModelConfig, OnnxModel  # noqa: E402
@@ -137,28 +138,17 @@ def run_confusers(job: tuple[str, int, float, Path]) -> dict:
 
 
 def image_metrics(seed: int) -> dict:
+    """The shipped ONNX on the trainer's held-out photos, judged as the trainer judges them."""
     model = OnnxModel(ModelConfig(path="smoke_fire.onnx"))
-    import cv2
-
     split = photo_split(seed)["test"]
-    fire_col = [n for n in model.names or []].index("fire")
+    fire_col = (model.names or []).index("fire")
     pred, truth = [], []
     for label in ("fire", "normal"):
         for p in split[label]:
-            prob = model.classify([cv2.imread(str(p))])[0, fire_col]
-            pred.append(prob >= 0.5)
+            pred.append(model.classify([cv2.imread(str(p))])[0, fire_col] >= 0.5)
             truth.append(label == "fire")
-    pr, tr = np.array(pred), np.array(truth)
-    tp, fp, fn = int((pr & tr).sum()), int((pr & ~tr).sum()), int((~pr & tr).sum())
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {
-        "precision": p,
-        "recall": r,
-        "f1": 2 * p * r / (p + r) if p + r else 0.0,
-        "n_fire": int(tr.sum()),
-        "n_normal": int((~tr).sum()),
-    }
+    tr = np.array(truth)
+    return {**prf(np.array(pred), tr), "n_fire": int(tr.sum()), "n_normal": int((~tr).sum())}
 
 
 def model_cost() -> dict:

@@ -133,6 +133,16 @@ def photo_split(seed: int) -> dict[str, dict[str, list[Path]]]:
     return out
 
 
+def prf(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of boolean predictions, as the trainer and the benchmark report them."""
+    tp = int((pred & truth).sum())
+    fp = int((pred & ~truth).sum())
+    fn = int((~pred & truth).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": round(p, 3), "recall": round(r, 3), "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0}
+
+
 # --- clips ------------------------------------------------------------------------------------
 
 SMOKE_CONFUSERS = ("steam", "fog", "red_clothing", "glare")  # drawn here; the rest by scenesim

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from bench import scenesim
-from bench.smokesim import DATA, composite, photo_split, plume
+from bench.smokesim import DATA, composite, photo_split, plume, prf
 from edge.onnx_model import letterbox
 
 HERE = Path(__file__).resolve().parent
@@ -246,15 +246,6 @@ def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
         for i in range(0, len(x), 256):
             out.append(torch.softmax(model(torch.from_numpy(x[i : i + 256]).float() / 255), 1).numpy())
     return np.concatenate(out)
-
-
-def prf(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    tp = int((pred & truth).sum())
-    fp = int((pred & ~truth).sum())
-    fn = int((~pred & truth).sum())
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"precision": round(p, 3), "recall": round(r, 3), "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0}
 
 
 def main() -> None:
