@@ -132,6 +132,18 @@ class CloudProbe:
             f"gridwatch/demo/{node}/cmd/{name}", json.dumps({"cmd_id": f"c{time.time_ns()}", **payload}), qos=1
         )
 
+    def assert_media_kept(self, new: dict, data_dir: Path, timeout: float = 40) -> None:
+        """A live event's later revision names its clip, and the node keeps clip and snapshot
+        with the sizes it published."""
+        with_clip = wait_for(
+            lambda: [e for e in self.events if e["event_id"] == new["event_id"] and e.get("clip")],
+            timeout=timeout,
+            what="the event's clip",
+        )[0]
+        media = data_dir / "media" / new["event_id"]
+        assert (media / "clip.mp4").stat().st_size == with_clip["clip"]["size"]
+        assert (media / "snapshot.jpg").stat().st_size == new["snapshot"]["size"]
+
     def topic_messages(self, suffix: str) -> list[bytes]:
         with self._lock:
             return [p for t, p in self.messages if t.endswith(suffix)]

@@ -121,13 +121,6 @@ def test_the_live_agent_publishes_smoke_with_snapshot_and_clip(tmp_path: Path, b
             what="a smoke event",
         )[0]
         assert new["region"]["label"] == "smoke" and new["snapshot"]["content_type"] == "image/jpeg"
-        with_clip = wait_for(
-            lambda: [e for e in cloud.events if e["event_id"] == new["event_id"] and e.get("clip")],
-            timeout=40,
-            what="the event's clip",
-        )[0]
-        media = tmp_path / "data" / "media" / new["event_id"]
-        assert (media / "clip.mp4").stat().st_size == with_clip["clip"]["size"]
-        assert (media / "snapshot.jpg").stat().st_size == new["snapshot"]["size"]
+        cloud.assert_media_kept(new, tmp_path / "data")
     finally:
         agent.stop()

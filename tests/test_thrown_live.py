@@ -52,14 +52,7 @@ def test_a_throw_over_rtsp_becomes_an_event_with_clip_and_snapshot(tmp_path: Pat
         origin = new["thrown"]["origin"]
         assert origin["floor"] is not None and origin["unit"] in ("01", "02", "03")
         assert new["snapshot"]["content_type"] == "image/jpeg"
-        with_clip = wait_for(
-            lambda: [e for e in cloud.events if e["event_id"] == new["event_id"] and e.get("clip")],
-            timeout=40,
-            what="the event's clip",
-        )[0]
-        media = tmp_path / "data" / "media" / new["event_id"]
-        assert (media / "clip.mp4").stat().st_size == with_clip["clip"]["size"]
-        assert (media / "snapshot.jpg").stat().st_size == new["snapshot"]["size"]
+        cloud.assert_media_kept(new, tmp_path / "data")
     finally:
         agent.stop()
         server.kill()
