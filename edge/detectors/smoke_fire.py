@@ -247,9 +247,16 @@ class SmokeFireDetector(Detector):
         self.background = np.where(hold, self.background, self.background * (1 - rate) + grey * rate)
         self.bg_spread = np.where(hold, self.bg_spread, self.bg_spread * (1 - rate) + spread * rate)
 
+    def _tile_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum of `values` over each tile (rows x cols), from one integral image."""
+        ii = cv2.integral(values.astype(np.float32), sdepth=cv2.CV_64F)
+        y0, x0 = np.array(self.ys)[:, None], np.array(self.xs)[None, :]
+        y1, x1 = y0 + self.tile, x0 + self.tile  # tiles always lie inside the frame
+        return ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0]
+
     def _per_tile(self, mask: np.ndarray) -> np.ndarray:
-        t = self.tile
-        return np.array([[mask[y : y + t, x : x + t].mean() for x in self.xs] for y in self.ys])
+        """Share of each tile where `mask` is set."""
+        return self._tile_sum(mask) / (self.tile * self.tile)
 
     def _tile_mask(self, tiles: np.ndarray) -> np.ndarray:
         mask = np.zeros((self.size[1], self.size[0]), bool)
@@ -300,19 +307,12 @@ class SmokeFireDetector(Detector):
         makes them more colourful. Fire: flame-coloured pixels that flicker, i.e. change within
         one frame (1/fps); a swinging orange towel moves only at its edges in that time."""
         e = self.cfg.expert
-        t = self.tile
-        out = np.zeros((len(self.ys), len(self.xs)), bool)
         if cls == "smoke":
             assert self.bg_spread is not None
-            for ri, y in enumerate(self.ys):
-                for ci, x in enumerate(self.xs):
-                    m = changed[y : y + t, x : x + t]
-                    if m.sum() < 8:
-                        continue
-                    now = float(spread[y : y + t, x : x + t][m].mean())
-                    before = float(self.bg_spread[y : y + t, x : x + t][m].mean())
-                    out[ri, ci] = now <= max(e.max_grey_spread, before - 2)
-            return out
+            n = self._tile_sum(changed)
+            now = self._tile_sum(np.where(changed, spread, 0)) / np.maximum(n, 1)
+            before = self._tile_sum(np.where(changed, self.bg_spread, 0)) / np.maximum(n, 1)
+            return (n >= 8) & (now <= np.maximum(e.max_grey_spread, before - 2))
         b, g, r = (img[..., i].astype(np.int16) for i in range(3))
         # bright, red over green over blue and saturated (sun glare is not)
         flame = (r > 180) & (r >= g) & (g > b) & (r - b >= 0.45 * r)
