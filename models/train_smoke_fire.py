@@ -86,10 +86,14 @@ def crop(img: np.ndarray, rng: np.random.Generator, lo: float = 0.08, hi: float 
     return cv2.resize(img[y : y + side, x : x + side], (SIZE, SIZE), interpolation=cv2.INTER_AREA)
 
 
-def flame_share(img: np.ndarray) -> float:
-    """Share of bright, saturated, red-over-green-over-blue pixels: flames, roughly."""
+def flame_mask(img: np.ndarray) -> np.ndarray:
+    """Bright, saturated, red-over-green-over-blue pixels: flames, roughly."""
     b, g, r = (img[..., i].astype(np.int16) for i in range(3))
-    return float(((r > 190) & (r >= g) & (g > b) & (r - b > 60)).mean())
+    return (r > 190) & (r >= g) & (g > b) & (r - b > 60)
+
+
+def flame_share(img: np.ndarray) -> float:
+    return float(flame_mask(img).mean())
 
 
 def fire_tiles(photos: list[Path], n: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -109,8 +113,7 @@ def flame_patches(photos: list[Path]) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for p in photos:
         img = read(p)
-        b, g, r = (img[..., i].astype(np.int16) for i in range(3))
-        mask = ((r > 190) & (r >= g) & (g > b) & (r - b > 60)).astype(np.uint8)
+        mask = flame_mask(img).astype(np.uint8)
         n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((9, 9), np.uint8)))
         for k in np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:3] + 1:
             x, y, w, h, area = stats[k]
