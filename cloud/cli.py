@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloud.config import CloudConfig, load_cloud_config
+from cloud.media import StoreUnavailable
 
 if TYPE_CHECKING:
     from cloud.db import Database
@@ -74,6 +75,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         cfg.http.port = args.port
     svc = CloudService(cfg)
+    try:
+        svc.media.check()
+    except StoreUnavailable as exc:  # events still flow; uploads answer 503 until it is back
+        logging.getLogger("cloud").error("media store unreachable: %s", exc)
     svc.start_ingest()
     svc.start_alerting()
     stop = threading.Event()
@@ -144,9 +149,17 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from cloud.media import open_media_store
+
     cfg = _load(args.config)
+    media = open_media_store(cfg.media, cfg.data_dir)
     print(f"{args.config}: valid. database {cfg.database_url}, broker {cfg.broker.host}:{cfg.broker.port}, "
-          f"time series {cfg.timeseries.backend}, media in {cfg.media.local_dir}")  # fmt: skip
+          f"time series {cfg.timeseries.backend}, media in {media.where}")  # fmt: skip
+    try:
+        media.check()
+    except StoreUnavailable as exc:
+        print(f"media.s3: cannot reach the bucket: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -67,9 +67,32 @@ class TimeseriesConfig(Section):
     influxdb: InfluxConfig | None = Field(None, description="Required when backend is `influxdb`.")
 
 
+class S3Config(Section):
+    bucket: str = Field(description="Bucket the clips and snapshots go in; it must exist.")
+    prefix: str = Field("", description="Key prefix inside the bucket, e.g. `gridwatch/` to share a bucket.")
+    endpoint_url: str | None = Field(
+        None,
+        description="S3-compatible endpoint, e.g. `http://minio:9000`, `https://oss-cn-shanghai.aliyuncs.com`, `https://cos.ap-shanghai.myqcloud.com`; null for AWS.",
+    )
+    region: str | None = Field(None, description="Region, e.g. `cn-north-1`; null to let the SDK decide.")
+    access_key_id: str | None = Field(
+        None, description="Access key; null uses the SDK's usual sources (`AWS_ACCESS_KEY_ID`, instance role)."
+    )
+    secret_access_key: SecretStr | None = Field(None, description="Secret key; write `${S3_SECRET_KEY}`.")
+    addressing_style: Literal["auto", "path", "virtual"] = Field(
+        "auto", description="`path` for MinIO and most self-hosted stores, `virtual` for Aliyun OSS and Tencent COS."
+    )
+    timeout_s: float = Field(10, gt=0, le=300, description="Connect and read timeout of one request.")
+
+
 class MediaConfig(Section):
+    backend: Literal["local", "s3"] = Field(
+        "local", description="Where clips and snapshots are kept: `local` disk or an `s3`-compatible bucket."
+    )
+    s3: S3Config | None = Field(None, description="Required when backend is `s3`.")
     local_dir: Path | None = Field(
-        None, description="Directory clips and snapshots are kept in; default `<data_dir>/media`."
+        None,
+        description="With backend `local`: the directory clips and snapshots are kept in; default `<data_dir>/media`.",
     )
     max_upload_mb: float = Field(512, gt=0, description="Uploads larger than this are refused (413).")
     retention_days: float = Field(90, gt=0, description="Delete media of ended, non-evidence events older than this.")
@@ -129,6 +152,8 @@ class CloudConfig(Section):
             raise ConfigError([f"timezone: unknown time zone {cfg.timezone!r} (e.g. Asia/Shanghai)"]) from None
         if cfg.timeseries.backend == "influxdb" and cfg.timeseries.influxdb is None:
             raise ConfigError(["timeseries.influxdb: required when timeseries.backend is influxdb"])
+        if cfg.media.backend == "s3" and cfg.media.s3 is None:
+            raise ConfigError(["media.s3: required when media.backend is s3 (bucket, endpoint_url, keys)"])
         return cfg
 
 

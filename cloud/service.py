@@ -7,7 +7,7 @@ from cloud.alerting.engine import AlertEngine
 from cloud.config import CloudConfig
 from cloud.db import Database
 from cloud.ingest import Ingestor, IngestWorker
-from cloud.media import MediaStore
+from cloud.media import MediaStore, open_media_store
 from cloud.metrics import Metrics
 from cloud.retention import sweep
 from cloud.timeseries import TimeSeries, open_timeseries
@@ -21,7 +21,7 @@ class CloudService:
         self.db.migrate()
         self.metrics = Metrics()
         self.ts: TimeSeries = open_timeseries(cfg.timeseries)
-        self.media = MediaStore(cfg.media.local_dir or cfg.data_dir / "media")
+        self.media: MediaStore = open_media_store(cfg.media, cfg.data_dir)
         self.ingestor = Ingestor(cfg, self.db, self.ts, self.metrics)
         self.workers: list[IngestWorker] = []
         self.alerts = AlertEngine(cfg, self.db, self.media, self.ts)

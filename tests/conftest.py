@@ -25,7 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from cloud.auth import Role, create_user
-from cloud.config import CloudConfig
+from cloud.config import CloudConfig, S3Config
 from cloud.db import Database
 from cloud.registry import NodeCredentials, add_node, mosquitto_files
 from edge.devbroker import DevBroker, free_port
@@ -225,6 +225,36 @@ def postgres_admin() -> Iterator[psycopg.Connection | str]:
     yield conn
     if not isinstance(conn, str):
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server on a free port. moto's server speaks the S3 REST API over real
+    HTTP; neither AWS nor MinIO can be had on the build machines."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_bucket(endpoint: str) -> S3Config:
+    """A fresh bucket on the test server, and the config that reaches it."""
+    import boto3
+
+    cfg = S3Config(bucket=f"gw-{time.monotonic_ns()}", prefix="clips/", endpoint_url=endpoint, region="us-east-1",
+                   access_key_id="test", secret_access_key="test-secret", addressing_style="path")  # fmt: skip
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                 aws_secret_access_key="test-secret").create_bucket(Bucket=cfg.bucket)  # fmt: skip
+    return cfg
+
+
+@pytest.fixture
+def media_backend() -> str:
+    """Where the cloud keeps media in a test; tests parametrize it to run on S3 as well."""
+    return "local"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

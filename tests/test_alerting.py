@@ -522,9 +522,7 @@ def test_wecom_follows_the_text_with_the_snapshot_image(site: Site, receivers) -
     event_id = site.event()
     image = jpeg()
     key = f"demo/edge-1/{event_id}/snapshot.jpg"
-    path = site.svc.media.path(key)
-    path.parent.mkdir(parents=True)
-    path.write_bytes(image)
+    site.svc.media.put_bytes(key, image, "image/jpeg")
     with site.env.db.session.begin() as s:
         s.add(Media(event_id=event_id, node="edge-1", kind="snapshot", filename="snapshot.jpg", key=key,
                     content_type="image/jpeg", sha256=hashlib.sha256(image).hexdigest(), size=len(image)))  # fmt: skip

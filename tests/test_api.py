@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 import uvicorn
 import yaml
-from conftest import CloudEnv, wait_for
+from conftest import CloudEnv, s3_bucket, wait_for
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import select
 
@@ -27,6 +27,7 @@ from cloud.auth import Role, create_user, login
 from cloud.db import AuditEntry, EventRow, Media
 from cloud.fleet import make_telemetry
 from cloud.ingest import Incoming
+from cloud.media import S3MediaStore, open_media_store
 from cloud.service import CloudService
 from contract import Event, EventType, MediaRef, Origin, Phase, ThrownDetails, new_event_id
 from edge.config import CameraConfig
@@ -72,10 +73,13 @@ def make_event(building: str = "7", floor: int | None = 12, clip: bytes | None =
 
 
 @pytest.fixture
-def api(cloud_env: CloudEnv) -> Iterator[Api]:
+def api(cloud_env: CloudEnv, media_backend: str, request: pytest.FixtureRequest) -> Iterator[Api]:
     cfg = cloud_env.cfg.model_copy(deep=True)
     cfg.ingest.workers = 0
     cfg.media.max_upload_mb = 0.05
+    if media_backend == "s3":
+        cfg.media.backend = "s3"
+        cfg.media.s3 = s3_bucket(request.getfixturevalue("s3_endpoint"))
     svc = CloudService(cfg)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_level="warning"))
@@ -138,6 +142,7 @@ def test_roles_grids_paging_stats_and_audit(api: Api) -> None:
     assert any(a["action"] == "event.evidence" and a["detail"]["reason"] == "police request 2026-118" for a in audit)
 
 
+@pytest.mark.parametrize("media_backend", ["local", "s3"])
 def test_uploads_are_checked_against_the_event(api: Api) -> None:
     e = make_event()
     path = f"/api/uploads/{e.event_id}/clip.mp4"
@@ -159,11 +164,17 @@ def test_uploads_are_checked_against_the_event(api: Api) -> None:
         refused = [a for a in s.scalars(select(AuditEntry).where(AuditEntry.action == "upload.refused"))]
         media = s.scalars(select(Media)).all()
     assert refused and refused[0].actor == "node:edge-1" and len(media) == 1
-    assert not list((api.svc.media.root / ".incoming").iterdir()), "refused bodies are not left behind"
+    assert not list(api.svc.media.staging.iterdir()), "refused bodies are not left behind"
     # Range: good, suffix, unsatisfiable, malformed
     admin = api.login("admin", Role.admin)
     url = f"/api/media/{media[0].id}"
-    assert httpx.get(api.url + url, headers={**admin, "Range": "bytes=0-9"}).content == CLIP[:10]
+    whole = httpx.get(api.url + url, headers=admin)
+    assert whole.status_code == 200 and whole.content == CLIP and whole.headers["content-type"] == "video/mp4"
+    head = httpx.get(api.url + url, headers={**admin, "Range": "bytes=0-9"})
+    assert head.status_code == 206 and head.content == CLIP[:10]
+    assert head.headers["content-range"] == f"bytes 0-9/{len(CLIP)}"
+    tail = httpx.get(api.url + url, headers={**admin, "Range": "bytes=-16"})
+    assert tail.status_code == 206 and tail.content == CLIP[-16:]
     assert httpx.get(api.url + url, headers={**admin, "Range": f"bytes={len(CLIP) + 10}-"}).status_code == 416
     assert 400 <= httpx.get(api.url + url, headers={**admin, "Range": "bytes=abc"}).status_code < 500
     snap = b"\xff\xd8jpeg"
@@ -173,6 +184,42 @@ def test_uploads_are_checked_against_the_event(api: Api) -> None:
     assert r.status_code == 200
     r = api.node_put("/api/uploads/snapshots/cam1/c124.jpg", snap, **{"X-Content-SHA256": "0" * 64})
     assert r.status_code == 422
+
+
+def test_s3_objects_carry_their_hash_and_an_outage_records_nothing(cloud_env: CloudEnv, s3_endpoint: str) -> None:
+    """On S3 each clip is an object with its SHA-256 as metadata under the configured prefix. When
+    the store is away an upload answers 503 with Retry-After and nothing is recorded, so the
+    node keeps its file and the retry succeeds once the store is back."""
+    cfg = cloud_env.cfg.model_copy(deep=True)
+    cfg.ingest.workers = 0
+    cfg.media.backend, cfg.media.s3 = "s3", s3_bucket(s3_endpoint)
+    reachable = cfg.media.s3.endpoint_url
+    cfg.media.s3.endpoint_url, cfg.media.s3.timeout_s = f"http://127.0.0.1:{free_port()}", 1
+    svc = CloudService(cfg)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    wait_for(lambda: server.started, 10, "uvicorn")
+    api = Api(cloud_env, svc, f"http://127.0.0.1:{port}")
+    try:
+        e = make_event()
+        api.ingest(e)
+        path = f"/api/uploads/{e.event_id}/clip.mp4"
+        r = api.node_put(path, CLIP)
+        assert r.status_code == 503 and r.headers["retry-after"] == "30" and "media store unavailable" in r.text
+        with cloud_env.db.session() as s:
+            assert s.scalars(select(Media)).all() == []
+        assert not list(svc.media.staging.iterdir())
+        cfg.media.s3.endpoint_url = reachable  # the store is back
+        svc.media = open_media_store(cfg.media, cfg.data_dir)
+        assert api.node_put(path, CLIP).json()["detail"] == "stored"
+        assert isinstance(svc.media, S3MediaStore)
+        head = svc.media.client.head_object(Bucket=cfg.media.s3.bucket, Key=f"clips/demo/edge-1/{e.event_id}/clip.mp4")
+        assert head["Metadata"]["sha256"] == hashlib.sha256(CLIP).hexdigest()
+        assert head["ContentType"] == "video/mp4" and head["ContentLength"] == len(CLIP)
+    finally:
+        server.should_exit = True
+        svc.stop()
 
 
 def test_live_stream_pushes_new_events_and_alarms(api: Api) -> None:
@@ -214,6 +261,7 @@ def test_metrics_nodes_and_telemetry(api: Api) -> None:
     assert dead[0]["reason"].startswith("not JSON") and dead[0]["payload_preview"] == "{broken"
 
 
+@pytest.mark.parametrize("media_backend", ["local", "s3"])
 def test_retention_spares_open_and_evidence_events(api: Api, tmp_path: Path) -> None:
     old = datetime.now(UTC) - timedelta(days=400)
     ended = make_event(phase=Phase.end, started_at=old, ended_at=old)
@@ -231,7 +279,7 @@ def test_retention_spares_open_and_evidence_events(api: Api, tmp_path: Path) -> 
         gone = {m.event_id for m in s.scalars(select(Media).where(Media.deleted_at.is_not(None)))}
         left = s.scalars(select(Media).where(Media.deleted_at.is_(None))).all()
     assert gone == {ended.event_id}
-    assert all(api.svc.media.path(m.key).exists() for m in left) and len(left) == 3
+    assert all(api.svc.media.exists(m.key) for m in left) and len(left) == 3
 
 
 def test_fuzzing_finds_no_server_errors(cloud_env: CloudEnv) -> None:

@@ -42,7 +42,7 @@ from cloud.alerting.rules import AlertingRules, Level, Rule, parse_rules
 from cloud.audit import audit
 from cloud.config import CloudConfig
 from cloud.db import Alarm, Database, Delivery, EventRow, LinkUse, Media, Setting, Silence
-from cloud.media import MediaStore
+from cloud.media import MediaStore, StoreUnavailable
 from cloud.timeseries import Point, TimeSeries
 from edge.yaml_source import ConfigError
 
@@ -571,8 +571,8 @@ class AlertEngine:
         """The opening event's snapshot (bytes, content type), if there is one on disk."""
         m = self.snapshot_media(alarm)
         try:
-            return (self.media.path(m.key).read_bytes(), m.content_type) if m is not None else None
-        except OSError:
+            return (self.media.read_bytes(m.key), m.content_type) if m is not None else None
+        except (OSError, StoreUnavailable):
             return None
 
     def _finish(
@@ -705,9 +705,10 @@ class AlertEngine:
             raise AlarmError("photo must be a JPEG or PNG image", 415)
         filename = f"photo-{int(now * 1000)}.{ext}"
         key = MediaStore.key(alarm.site, alarm.node, f"alarm-{alarm.id}", filename)
-        path = self.media.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(photo)
+        try:
+            self.media.put_bytes(key, photo, ctype)
+        except StoreUnavailable as exc:
+            raise AlarmError(f"the photo could not be stored ({exc}); try again", 503) from None
         m = Media(event_id=alarm.first_event_id, node=alarm.node, kind="photo", filename=filename, key=key,
                   content_type=ctype, sha256=hashlib.sha256(photo).hexdigest(), size=len(photo), stored_at=now)  # fmt: skip
         s.add(m)

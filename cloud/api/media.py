@@ -7,7 +7,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +16,7 @@ from cloud.api.deps import node, service, user
 from cloud.audit import audit
 from cloud.auth import Principal
 from cloud.db import EventRow, Media
-from cloud.media import MediaStore, Received, TooLarge
+from cloud.media import BadRange, MediaStore, Received, StoreUnavailable, TooLarge
 from cloud.service import CloudService
 from contract import Event
 
@@ -65,11 +65,16 @@ def _lookup(svc: CloudService, key: str, event_id: str | None) -> tuple[EventRow
 
 def _store(svc: CloudService, who: Principal, received: Received, row: Media) -> Stored:
     try:
-        svc.media.commit(received, row.key)
+        svc.media.commit(received, row.key, row.content_type)
         with svc.db.session.begin() as s:
             s.add(row)
             s.flush()
             audit(s, who.name, "media.store", row.key, sha256=row.sha256, size=row.size)
+    except StoreUnavailable as exc:
+        svc.media.discard(received)
+        svc.metrics.uploads.labels("store_unavailable").inc()
+        # The node keeps the file and retries; nothing is recorded that the store does not hold.
+        raise HTTPException(503, f"media store unavailable: {exc}", headers={"Retry-After": "30"}) from None
     except Exception:
         svc.media.discard(received)
         raise
@@ -147,10 +152,13 @@ async def upload_snapshot(
     return await run_in_threadpool(_store, svc, who, received, media)
 
 
-@router.get("/api/media/{media_id}", response_class=FileResponse, tags=["media"])
+@router.get("/api/media/{media_id}", response_class=Response, tags=["media"])
 def get_media(
-    media_id: Annotated[int, Path(ge=1, le=2**53)], p: Principal = Depends(user), svc: CloudService = Depends(service)
-) -> FileResponse:
+    media_id: Annotated[int, Path(ge=1, le=2**53)],
+    range_: Annotated[str | None, Header(alias="Range", description="One byte range, e.g. `bytes=0-1023`.")] = None,
+    p: Principal = Depends(user),
+    svc: CloudService = Depends(service),
+) -> Response:
     """The file, with Range support (206 Partial Content) so browsers can seek in clips."""
     with svc.db.session() as s:
         m = s.get(Media, media_id)
@@ -160,7 +168,11 @@ def get_media(
         raise HTTPException(404, f"no media {media_id} that you may see")
     if event is None and not p.sees_all():
         raise HTTPException(404, f"no media {media_id} that you may see")
-    path = svc.media.path(m.key)
-    if not path.exists():
-        raise HTTPException(410, f"media {media_id} was recorded but its file is missing from the store")
-    return FileResponse(path, media_type=m.content_type, filename=m.filename, content_disposition_type="inline")
+    try:
+        return svc.media.response(m.key, m.content_type, m.filename, range_)
+    except FileNotFoundError:
+        raise HTTPException(410, f"media {media_id} was recorded but its file is missing from the store") from None
+    except BadRange as exc:
+        raise HTTPException(400, str(exc)) from None
+    except StoreUnavailable as exc:
+        raise HTTPException(503, f"media store unavailable: {exc}", headers={"Retry-After": "30"}) from None
