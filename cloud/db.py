@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -85,6 +86,9 @@ class Camera(Base):
     updated_at: Mapped[float] = mapped_column(Float, default=now)
 
 
+UNALERTED = "alert_rev IS NULL OR alert_rev < revision"
+
+
 class EventRow(Base):
     """The newest revision of each event, with the columns the API filters on pulled out."""
 
@@ -118,6 +122,9 @@ class EventRow(Base):
         Index("ix_events_started", "started_at"),
         Index("ix_events_updated", "updated_at"),
         Index("ix_events_type_started", "type", "started_at"),
+        # The events the alerting engine has not handled yet: a handful, however many are stored,
+        # so its poll stays cheap during a burst (its query repeats this condition word for word).
+        Index("ix_events_unalerted", "updated_at", sqlite_where=text(UNALERTED), postgresql_where=text(UNALERTED)),
     )
 
 

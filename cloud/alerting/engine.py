@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -54,6 +54,16 @@ OPEN = ("triggered", "notified", "acknowledged")
 STUCK_SENDING_S = 120
 CATCH_UP_S = 86400
 BATCH = 50  # events per alerting transaction: bounds how long ingest waits for SQLite's writer
+# What raising or joining an alarm reads of an event (not its payload).
+ALARM_INPUT = (EventRow.event_id, EventRow.alarm_id, EventRow.type, EventRow.site, EventRow.node, EventRow.camera,
+               EventRow.building, EventRow.floor, EventRow.unit, EventRow.confidence, EventRow.started_at)  # fmt: skip
+
+
+def alarm_key(row: Row) -> str:
+    """Detections of one type from one camera join one open alarm."""
+    return f"{row.site}/{row.node}/{row.camera or '-'}/{row.type}"
+
+
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
@@ -241,15 +251,28 @@ class AlertEngine:
             )
             if not claimed:
                 return
-            rows = s.scalars(
-                select(EventRow).where(EventRow.event_id.in_(claimed)).order_by(EventRow.updated_at, EventRow.event_id)
-            )
-            batch: dict[str, Alarm] = {}  # open alarms met in this batch, by key: no query per repeat
+            # Plain column rows, not ORM objects (the payload stays in the database): in a burst
+            # this loop runs thousands of times a second beside the ingest.
+            rows = s.execute(
+                select(*ALARM_INPUT)
+                .where(EventRow.event_id.in_(claimed))
+                .order_by(EventRow.updated_at, EventRow.event_id)
+            ).all()
+            keys = {alarm_key(r) for r in rows if r.alarm_id is None}
+            # The open alarms of every key in the batch, in one query: a burst repeats few keys.
+            batch: dict[str, Alarm | None] = dict.fromkeys(keys)
+            batch.update((a.open_key, a) for a in s.scalars(select(Alarm).where(Alarm.open_key.in_(keys))))
+            links: list[dict[str, object]] = []
             with s.no_autoflush:
-                for row in rows.all():
-                    self._handle_event(s, row, now, batch)
+                for row in rows:
+                    alarm_id = self._handle_event(s, row, now, batch)
+                    if alarm_id is not None:
+                        links.append({"event_id": row.event_id, "alarm_id": alarm_id})
+            if links:  # the event -> alarm links, one executemany by primary key
+                s.execute(update(EventRow), links)
 
-    def _handle_event(self, s: Session, row: EventRow, now: float, batch: dict[str, Alarm]) -> None:
+    def _handle_event(self, s: Session, row: Row, now: float, batch: dict[str, Alarm | None]) -> int | None:
+        """Raise or join the alarm `row` belongs to; the id of an alarm it newly joined."""
         if row.alarm_id is not None:
             alarm = s.get(Alarm, row.alarm_id)
             if alarm is not None and (
@@ -259,24 +282,20 @@ class AlertEngine:
                 alarm.floor = alarm.floor if alarm.floor is not None else row.floor
                 alarm.unit = alarm.unit or row.unit
                 alarm.updated_at = now
-            return
+            return None
         rule = self.rules.rule_for(row.type)
-        if rule is not None:
-            self._open_or_join(s, row, rule, now, batch)
+        return self._open_or_join(s, row, rule, now, batch) if rule is not None else None
 
-    def _open_or_join(self, s: Session, row: EventRow, rule: Rule, now: float, batch: dict[str, Alarm]) -> None:
-        key = f"{row.site}/{row.node}/{row.camera or '-'}/{row.type}"
+    def _open_or_join(self, s: Session, row: Row, rule: Rule, now: float, batch: dict[str, Alarm | None]) -> int:
+        key = alarm_key(row)
         alarm = batch.get(key)
-        if alarm is None:
-            alarm = batch[key] = s.scalar(select(Alarm).where(Alarm.open_key == key))
         if alarm is not None and alarm.window_until >= now:
             alarm.event_count += 1
             alarm.last_event_id, alarm.last_event_at = row.event_id, now
             alarm.window_until = now + rule.dedup_window_s
             alarm.confidence = max(alarm.confidence, row.confidence)
             alarm.updated_at = now
-            row.alarm_id = alarm.id  # the link is the record; an audit entry per repeat would be noise
-            return
+            return alarm.id  # the link is the record; an audit entry per repeat would be noise
         if alarm is not None:
             alarm.open_key = None  # its window passed: this detection is a new incident
             s.flush()
@@ -292,10 +311,14 @@ class AlertEngine:
         s.add(alarm)
         s.flush()
         batch[key] = alarm
-        row.alarm_id = alarm.id
+        audit(s, "system", "alarm.triggered", f"alarm:{alarm.id}", event_id=row.event_id, rule=rule.name,
+              severity=rule.severity, grid=alarm.grid)  # fmt: skip
+        self._announce(s, alarm, rule, now)
+        return alarm.id
+
+    def _announce(self, s: Session, alarm: Alarm, rule: Rule, now: float) -> None:
+        """A new alarm: silenced, inhibited by a fire on the same camera, or notified."""
         target = f"alarm:{alarm.id}"
-        audit(s, "system", "alarm.triggered", target, event_id=row.event_id, rule=rule.name, severity=rule.severity,
-              grid=alarm.grid)  # fmt: skip
         silence = self._silence_for(s, alarm, now)
         if silence is not None:
             alarm.silenced_by = silence.id
