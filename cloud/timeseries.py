@@ -203,9 +203,6 @@ class InfluxTimeSeries:
         if points:
             self.writer.write(bucket=self.cfg.bucket, record=[line_protocol(p) for p in points])
 
-    def flush(self) -> None:
-        self.writer.flush()
-
     def query(
         self,
         measurement: str,
@@ -238,6 +235,7 @@ class InfluxTimeSeries:
         """Retention and downsampling are the bucket's retention policy and InfluxDB tasks."""
 
     def close(self) -> None:
+        # The only way to send what is still batched: influxdb-client's WriteApi.flush() is a no-op.
         self.writer.close()
         self.client.close()
 

@@ -27,14 +27,15 @@ class Request:
 
 
 class Receiver:
-    """A vendor endpoint on 127.0.0.1; `answer` decides the reply to each request."""
+    """A vendor endpoint on 127.0.0.1; `answer` decides the reply to each request: a JSON
+    object, or bytes sent as they are (`text/csv`, as InfluxDB answers a query)."""
 
-    def __init__(self, answer: Callable[[Request], tuple[int, dict]] | dict | None = None) -> None:
+    def __init__(self, answer: Callable[[Request], tuple[int, dict | bytes]] | dict | None = None) -> None:
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         if answer is None or isinstance(answer, dict):
             fixed = answer if isinstance(answer, dict) else {"errcode": 0, "errmsg": "ok"}
-            self.answer: Callable[[Request], tuple[int, dict]] = lambda r: (200, fixed)
+            self.answer: Callable[[Request], tuple[int, dict | bytes]] = lambda r: (200, fixed)
         else:
             self.answer = answer
         receiver = self
@@ -47,9 +48,9 @@ class Receiver:
                 with receiver._lock:
                     receiver.requests.append(req)
                 status, reply = receiver.answer(req)
-                raw = json.dumps(reply).encode()
+                raw = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/csv" if isinstance(reply, bytes) else "application/json")
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)

@@ -36,8 +36,7 @@ def ts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TimeSeries]:
 
 def _flush(ts: TimeSeries) -> None:
     if isinstance(ts, InfluxTimeSeries):
-        ts.flush()
-        time.sleep(0.5)
+        time.sleep(0.5)  # ten flush intervals: the WriteApi sends on its own timer
 
 
 def test_write_and_aggregate_by_tag(ts: TimeSeries) -> None:
@@ -80,6 +79,50 @@ def test_embedded_rollup_keeps_means_and_sums(tmp_path: Path) -> None:
     ts.maintain(now)
     assert ts.count() == 2, "maintenance is idempotent"
     ts.close()
+
+
+QUERY_CSV = b"""#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,double,string,string
+#group,false,false,true,true,false,false,true,true
+#default,_result,,,,,,,
+,result,table,_start,_stop,_time,_value,_field,_measurement
+,,0,2026-11-21T10:00:00Z,2026-11-21T10:02:00Z,2026-11-21T10:00:00Z,20.5,processed_fps,camera_health
+,,0,2026-11-21T10:00:00Z,2026-11-21T10:02:00Z,2026-11-21T10:01:00Z,21,processed_fps,camera_health
+
+"""
+
+
+def test_influxdb_requests_on_the_wire() -> None:
+    """What the InfluxDB backend sends, checked at a local HTTP server (no InfluxDB can run on
+    the build machines; the contract test above runs against a real one when it is set): the
+    v2 write endpoint with org, bucket, nanosecond precision and the token, points batched into
+    one request as line protocol, and the Flux query with its time range, filters and window."""
+    from receivers import Receiver
+
+    server = Receiver(lambda r: (204, b"") if r.path == "/api/v2/write" else (200, QUERY_CSV))
+    store = InfluxTimeSeries(InfluxConfig(url=server.url, token="tok-1", org="suzhou", bucket="gw/autogen",
+                                          batch_size=100, flush_interval_ms=60_000))  # fmt: skip
+    try:
+        first = Point("node_health", 1_700_000_000.25, {"site": "s", "node": "n1"}, {"cpu_percent": 30.0})
+        second = Point("events", 1_700_000_001, {"site": "s", "node": "n1", "type": "smoke"}, {"count": 1})
+        store.write([first])
+        store.write([second])
+        got = store.query("camera_health", "processed_fps", 1_700_000_000, 1_700_000_120, 60, "mean",
+                          {"node": "n1", "camera": "cam 1"})  # fmt: skip
+        assert [v for _, v in got] == [20.5, 21.0]
+        (query,) = [r for r in server.got() if r.path == "/api/v2/query"]
+        assert query.query == "org=suzhou" and query.headers["authorization"] == "Token tok-1"
+        flux = query.json()["query"]
+        assert flux.startswith('from(bucket: "gw/autogen") |> range(start: 2023-11-14T22:13:20Z, stop: ')
+        assert 'r._measurement == "camera_health" and r._field == "processed_fps" and r.node == "n1"' in flux
+        assert 'r.camera == "cam 1"' in flux and "aggregateWindow(every: 60s, fn: mean" in flux
+        assert not [r for r in server.got() if r.path == "/api/v2/write"], "batched until the interval or close"
+        store.close()
+        (write,) = [r for r in server.got() if r.path == "/api/v2/write"]
+        assert sorted(write.query.split("&")) == ["bucket=gw%2Fautogen", "org=suzhou", "precision=ns"]
+        assert write.headers["authorization"] == "Token tok-1"
+        assert write.body.decode().split("\n") == [line_protocol(first), line_protocol(second)]
+    finally:
+        server.close()
 
 
 def test_line_protocol_escapes() -> None:
