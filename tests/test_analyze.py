@@ -12,6 +12,7 @@ from conftest import site_config
 from contract import EventType, Origin, RegionDetails, ThrownDetails
 from edge.analyze import event_json
 from edge.detectors import Detection
+from edge.pipeline import grey_image
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -56,3 +57,19 @@ def test_event_json_format() -> None:
     }
     smoke = Detection("s", EventType.smoke, "new", 3.0, None, 0.7, region=RegionDetails(bbox=(1, 2, 30, 40)))
     assert event_json(smoke)["bbox"] == [1, 2, 30, 40]
+
+
+def test_grey_from_the_luma_plane_is_ffmpegs_grey(sample_mp4: Path) -> None:
+    """grey_image reads the luma plane through a table instead of swscale; its pixels must be
+    swscale's, for limited-range (the usual H.264) and full-range frames alike."""
+    import av
+    import numpy as np
+
+    with av.open(str(sample_mp4)) as container:
+        frames = [f for _, f in zip(range(5), container.decode(video=0), strict=False)]
+    for frame in frames:
+        for colour_range in (1, 2):  # MPEG (limited), JPEG (full)
+            frame.color_range = colour_range
+            assert np.array_equal(grey_image(frame), frame.to_ndarray(format="gray"))
+    nv12 = frames[0].reformat(format="nv12")
+    assert np.array_equal(grey_image(nv12), nv12.to_ndarray(format="gray"))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge.detectors import CameraContext, Frame
-from edge.detectors.thrown import ThrownConfig, ThrownDetector
+from edge.detectors.thrown import CLOSE_KERNEL, ThrownConfig, ThrownDetector, closed_components
 from edge.facade import Facade
 from edge.trajectory import G, fit_fall, fit_line, predict
 
@@ -122,3 +122,29 @@ def test_a_fast_small_object_is_tracked_to_its_floor(distractors: bool) -> None:
     assert [d.phase for d in found if d.key == new[0].key] == ["new", "end"]
     end = found[-1]
     assert end.thrown.fall_floors > 2 and len(end.thrown.trajectory) <= 64
+
+
+def test_tiled_labelling_finds_exactly_the_whole_frame_components() -> None:
+    """closed_components labels only the changed tiles; what it finds must be what closing and
+    labelling the whole mask finds: blobs on tile borders and corners, long streaks across
+    tiles, fragments the closing joins, noise specks, and masks dense enough for the fallback."""
+    rng = np.random.default_rng(7)
+
+    def canonical(stats: np.ndarray, cents: np.ndarray) -> tuple[list, list]:
+        order = np.lexsort((stats[:, 1], stats[:, 0]))
+        return stats[order].tolist(), np.round(cents[order], 6).tolist()
+
+    for trial in range(200):
+        h, w = int(rng.integers(64, 700)), int(rng.integers(64, 1300))
+        fg = np.zeros((h, w), np.uint8)
+        for _ in range(int(rng.integers(0, 30 if trial % 10 else 400))):
+            x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+            fg[y : y + int(rng.integers(1, 12)), x : x + int(rng.integers(1, 6))] = 255
+        for x, y in ((63, 63), (64, 128), (127, 191)):  # on tile borders, and a gap the closing bridges
+            if x + 3 < w and y + 3 < h:
+                fg[y, x] = fg[y + 3, x + 3] = 255
+        fg.flat[rng.integers(0, h * w, int(rng.integers(0, 60)))] = 255
+        _n, _labels, stats, cents = cv2.connectedComponentsWithStats(
+            cv2.morphologyEx(fg, cv2.MORPH_CLOSE, CLOSE_KERNEL), connectivity=8
+        )
+        assert canonical(*closed_components(fg)) == canonical(stats[1:], cents[1:]), trial
