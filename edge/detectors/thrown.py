@@ -353,8 +353,10 @@ class ThrownDetector(Detector):
         plain mean would hide the noise of the re-coded blocks around anything that moves.
         The mean of the non-zero differences, leaving out their top 1 % (where anything that
         moves sits), is that noise; when under 1 % of the region changed there is no noise
-        worth measuring. The mean |difference| of Gaussian noise is 0.8 of its deviation."""
-        hist = cv2.calcHist([d1], [0], self._region, [256], [0, 256]).ravel()[1:]
+        worth measuring. The mean |difference| of Gaussian noise is 0.8 of its deviation.
+        (Zeroing the outside of the region and dropping bin 0 counts exactly what a masked
+        histogram counts, at a third of its cost.)"""
+        hist = cv2.calcHist([cv2.bitwise_and(d1, self._region)], [0], None, [256], [0, 256]).ravel()[1:]
         nonzero = hist.sum()
         if nonzero < 0.01 * self._region_px:
             return 0.0
