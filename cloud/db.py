@@ -28,7 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    text,
+    or_,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -86,9 +86,6 @@ class Camera(Base):
     updated_at: Mapped[float] = mapped_column(Float, default=now)
 
 
-UNALERTED = "alert_rev IS NULL OR alert_rev < revision"
-
-
 class EventRow(Base):
     """The newest revision of each event, with the columns the API filters on pulled out."""
 
@@ -122,10 +119,15 @@ class EventRow(Base):
         Index("ix_events_started", "started_at"),
         Index("ix_events_updated", "updated_at"),
         Index("ix_events_type_started", "type", "started_at"),
-        # The events the alerting engine has not handled yet: a handful, however many are stored,
-        # so its poll stays cheap during a burst (its query repeats this condition word for word).
-        Index("ix_events_unalerted", "updated_at", sqlite_where=text(UNALERTED), postgresql_where=text(UNALERTED)),
     )
+
+
+# Events whose newest revision the alerting engine has not handled: what its poll and its claim
+# select. A partial index holds just these (a handful, however many are stored), so the poll
+# stays cheap during a burst; the engine's queries use this very expression, which is what lets
+# SQLite and PostgreSQL match them to the index.
+UNALERTED = or_(EventRow.alert_rev.is_(None), EventRow.alert_rev < EventRow.revision)
+Index("ix_events_unalerted", EventRow.updated_at, sqlite_where=UNALERTED, postgresql_where=UNALERTED)
 
 
 class Media(Base):

@@ -41,7 +41,7 @@ from cloud.alerting.messages import Renderer
 from cloud.alerting.rules import AlertingRules, Level, Rule, parse_rules
 from cloud.audit import audit
 from cloud.config import CloudConfig
-from cloud.db import Alarm, Database, Delivery, EventRow, LinkUse, Media, Setting, Silence
+from cloud.db import UNALERTED, Alarm, Database, Delivery, EventRow, LinkUse, Media, Setting, Silence
 from cloud.media import MediaStore, StoreUnavailable
 from cloud.timeseries import Point, TimeSeries
 from edge.yaml_source import ConfigError
@@ -213,7 +213,7 @@ class AlertEngine:
                     select(EventRow.event_id)
                     .where(
                         EventRow.updated_at >= self._since,
-                        or_(EventRow.alert_rev.is_(None), EventRow.alert_rev < EventRow.revision),
+                        UNALERTED,
                     )
                     .order_by(EventRow.updated_at)
                     .limit(BATCH)
@@ -242,7 +242,7 @@ class AlertEngine:
                     update(EventRow)
                     .where(
                         EventRow.event_id.in_(ids),
-                        or_(EventRow.alert_rev.is_(None), EventRow.alert_rev < EventRow.revision),
+                        UNALERTED,
                     )
                     .values(alert_rev=EventRow.revision)
                     .returning(EventRow.event_id)
