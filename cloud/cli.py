@@ -158,7 +158,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     try:
         media.check()
     except StoreUnavailable as exc:
-        print(f"media.s3: cannot reach the bucket: {exc}", file=sys.stderr)
+        where = "media.s3: cannot reach the bucket" if cfg.media.backend == "s3" else "media.local_dir"
+        print(f"{where}: {exc}", file=sys.stderr)
         return 1
     return 0
 
