@@ -73,6 +73,13 @@ class FacadeConfig(Section):
         description="Floor at the bottom edge, floor at the top edge; storeys of equal height."
     )
     units: list[str] | None = Field(None, description="Stair-units or balcony columns left to right, equal width.")
+    width_m: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="Metres between the left and right edges (drawings, or balconies x their width); "
+        "unset: estimated from the corners for a 75-degree lens, within about 30 %.",
+    )
 
     @field_validator("corners", mode="before")
     @classmethod
@@ -95,7 +102,7 @@ class FacadeConfig(Section):
         return self
 
     def build(self) -> Facade:
-        return Facade(self.corners, self.floors, self.units)
+        return Facade(self.corners, self.floors, self.units, self.width_m)
 
 
 def _convex(pts: list[Point]) -> bool:

@@ -17,6 +17,11 @@ import numpy as np
 
 from contract import FacadeCalibration
 
+# Without a measured facade width, its metres across are estimated from the corners for a lens
+# of this horizontal field of view: the 4 mm lens on a 1/2.8" sensor that installers use most
+# (FIELD_NOTES §2). With 60-90 degree lenses the estimate is within about 30 %.
+ASSUMED_HFOV_DEG = 75.0
+
 # A point this far outside the quad (in storeys / unit widths) still maps to the nearest
 # floor or unit: trajectories extrapolated back to the release point are noisy by about that.
 EDGE_TOLERANCE = 0.5
@@ -37,7 +42,9 @@ class Facade:
         corners: list[tuple[float, float]] | np.ndarray,
         floors: tuple[int, int],
         units: list[str] | None = None,
+        width_m: float | None = None,
     ) -> None:
+        self.width_m = width_m
         self.corners = np.asarray(corners, dtype=np.float32).reshape(4, 2)
         self.bottom_floor, self.top_floor = int(floors[0]), int(floors[1])
         self.units = list(units) if units else []
@@ -71,6 +78,24 @@ class Facade:
         """Height of image points above the bottom edge, in storeys (for physics in metres)."""
         return (1.0 - self.to_uv_many(xy)[:, 1]) * self.storeys
 
+    def width_metres(self, storey_m: float, image_size: tuple[int, int]) -> float:
+        """Metres between the facade's left and right edges: the installer's figure, or an
+        estimate from the corners.
+
+        Perspective foreshortens heights far more than widths on an upward camera (at 60-70
+        degrees up, a storey is a third as tall in the image as it is wide), so image pixels
+        cannot compare sideways drift with a fall. Under a pinhole camera the facade's
+        homography is K [r1 r2 t] scaled per axis: with K from an assumed lens, the two
+        column norms give metres per unit of u and of v, and v is known in metres from the
+        storeys."""
+        if self.width_m is not None:
+            return self.width_m
+        w, h = image_size
+        f = (w / 2) / np.tan(np.radians(ASSUMED_HFOV_DEG) / 2)
+        k_inv = np.linalg.inv(np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]))
+        cols = k_inv @ self._to_image
+        return float(self.storeys * storey_m * np.linalg.norm(cols[:, 0]) / np.linalg.norm(cols[:, 1]))
+
     def locate(self, x: float, y: float) -> FacadePosition:
         """Floor and unit of an image point; None where it lies clearly off the facade."""
         u, v = self.to_uv(x, y)
@@ -88,9 +113,15 @@ class Facade:
 
     def floor_height_px(self, x: float, y: float) -> float:
         """Image height of one storey at an image point (perspective makes it vary)."""
-        u, v = self.to_uv(x, y)
+        return float(self.floor_heights_px(np.array([[x, y]]))[0])
+
+    def floor_heights_px(self, xy: np.ndarray) -> np.ndarray:
+        """floor_height_px of (N, 2) image points at once."""
+        uv = self.to_uv_many(xy)
         dv = 0.5 / self.storeys
-        return abs(self.to_image(u, v + dv)[1] - self.to_image(u, v - dv)[1])
+        ends = np.concatenate([uv + (0, dv), uv - (0, dv)]).reshape(-1, 1, 2)
+        y = cv2.perspectiveTransform(ends, self._to_image).reshape(2, -1, 2)[:, :, 1]
+        return np.abs(y[0] - y[1])
 
     def grid_lines(self) -> list[tuple[tuple[float, float], tuple[float, float]]]:
         """Image segments of every storey boundary and unit boundary, for drawing the mapping

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from edge.detectors import CameraContext, Frame
-from edge.detectors.thrown import CLOSE_KERNEL, ThrownConfig, ThrownDetector, closed_components
+from bench.scenesim import BALCONY_M, Camera, SceneSpec, calibration
+from edge.detectors.thrown import CLOSE_KERNEL, Blob, ThrownConfig, ThrownDetector, Track, closed_components
 from edge.facade import Facade
 from edge.trajectory import G, fit_fall, fit_line, predict
 
@@ -85,17 +86,22 @@ def test_facade_heights_follow_the_storeys() -> None:
     assert (where.floor, where.unit) == (13, "01")
 
 
-def render_fall(n_frames: int, distractors: bool) -> list[np.ndarray]:
-    """A 3 px dark object dropped from rest on a flat grey wall, 40 px per storey (3 m)."""
+def render_fall(
+    n_frames: int, distractors: bool, hidden: range = range(0), faint_from: int | None = None
+) -> list[np.ndarray]:
+    """A 3 px dark object dropped from rest on a flat grey wall, 40 px per storey (3 m);
+    not drawn in the `hidden` frames, and from frame `faint_from` on only 4 grey levels
+    darker than the wall (under the frame threshold of 6, as motion blur makes it)."""
     px_per_m = 40 / 3
     frames = []
     rng = np.random.default_rng(5)
     for k in range(n_frames):
         img = np.full((720, 400), 170, np.uint8)
         s = (k - 10) / FPS
-        if s >= 0:
+        if s >= 0 and k not in hidden:
             y = 60 + 0.5 * G * s * s * px_per_m
-            cv2.circle(img, (200, round(y)), 2, 40, -1)
+            faint = faint_from is not None and k >= faint_from
+            cv2.circle(img, (200, round(y)), 2, 166 if faint else 40, -1)
         if distractors:  # swinging laundry beside the path, and flicker
             cv2.rectangle(img, (180 + round(8 * np.sin(k / 3)), 300), (190 + round(8 * np.sin(k / 3)), 330), 90, -1)
             if rng.random() < 0.3:
@@ -122,6 +128,61 @@ def test_a_fast_small_object_is_tracked_to_its_floor(distractors: bool) -> None:
     assert [d.phase for d in found if d.key == new[0].key] == ["new", "end"]
     end = found[-1]
     assert end.thrown.fall_floors > 2 and len(end.thrown.trajectory) <= 64
+
+
+def run(frames: list[np.ndarray]) -> list:
+    facade = Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"])
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, facade, None))
+    found = []
+    for k, img in enumerate(frames):
+        found += det.process(Frame(k, k / FPS, datetime.now(UTC), img, 1.0))
+    return found + det.finish(len(frames) / FPS)
+
+
+def test_a_track_lost_for_a_while_is_one_object_from_its_release() -> None:
+    """Crossing a window of its own shade, the object is not seen for 9 frames, longer than a
+    track waits: the track that picks it up again carries the path from the release."""
+    found = run(render_fall(60, False, hidden=range(28, 37)))
+    new = [d for d in found if d.phase == "new"]
+    assert len(new) == 1, [d.note for d in found]
+    assert new[0].start_t == pytest.approx(10 / FPS, abs=0.1)
+    first_seen = new[0].start_t + new[0].thrown.trajectory[0][0]
+    assert first_seen < 28 / FPS  # the points from before the gap are part of the event
+    assert new[0].thrown.origin.floor == 17
+
+
+def test_a_falling_track_follows_its_object_below_the_frame_threshold() -> None:
+    """From 2 storeys down (frame 38) the object is fainter than the frame threshold; where
+    the track predicts it, the weaker change is taken, and the track follows it down."""
+    found = run(render_fall(60, False, faint_from=34))
+    ends = [d for d in found if d.phase == "end"]
+    assert len(ends) == 1, [d.note for d in found]
+    last_t = ends[0].start_t + ends[0].thrown.trajectory[-1][0]
+    assert last_t > 45 / FPS  # followed well past where the contrast dropped
+    assert ends[0].thrown.fall_floors > 3
+
+
+def test_a_straight_drop_under_a_steep_camera_is_not_sideways_drift() -> None:
+    """At 78 degrees up, the facade's verticals splay outwards from the top of the image, so
+    an object dropped at the side moves sideways in the image as much as it falls; along
+    the facade it does not, and it is a throw from its floor and unit."""
+    spec = SceneSpec(tilt_deg=78.0, hfov_deg=60.0, distance_m=12.0, floors=20)
+    cam = Camera(spec)
+    calib = calibration(spec, cam)
+    facade = Facade(calib["corners"], calib["floors"], calib["units"])
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", spec.width, spec.height, FPS, facade, None))
+    t = 0.2 + np.arange(30) / FPS
+    release = np.array([2.5, 16 * 3.0 + 1.1, BALCONY_M])  # left unit, above the slab of floor 17
+    pts = release + np.stack([0.1 * t, -0.5 * G * t * t, 0.3 * t], 1)
+    x, y, _ = cam.project(pts)
+    track = Track(1)
+    for ti, xi, yi in zip(t, x, y, strict=True):
+        track.add(float(ti), Blob(float(xi), float(yi), 4.0, 2, 2))
+    assert abs(x[-1] - x[0]) > 0.5 * (y[-1] - y[0])  # in the image it goes sideways a lot
+    verdict = det.judge(track)
+    assert not isinstance(verdict, str), verdict
+    detection = det._detection(track, "new", verdict)
+    assert (detection.thrown.origin.floor, detection.thrown.origin.unit) == (17, "01")
 
 
 def test_tiled_labelling_finds_exactly_the_whole_frame_components() -> None:

@@ -154,7 +154,8 @@ class Track:
     area: list[float] = field(default_factory=list)
     misses: int = 0
     key: str | None = None  # set once confirmed as a throw
-    release: tuple[float, float, float] | None = None  # t, x, y (analysis px) once confirmed
+    release: tuple[float, float, float] | None = None  # t, metres along, metres up; once confirmed
+    parent: Track | None = None  # the track this one may continue (see ThrownDetector._parent)
 
     def add(self, t: float, b: Blob) -> None:
         self.t.append(t)
@@ -163,14 +164,43 @@ class Track:
         self.area.append(b.area)
         self.misses = 0
 
+    def lineage(self) -> Track:
+        """This track with the points of its ancestors before its own first one prepended."""
+        chain, t0 = [self], self.t[0]
+        while chain[-1].parent is not None and len(chain) < 4:
+            chain.append(chain[-1].parent)
+        out = Track(self.id, key=self.key, release=self.release)
+        for tr in reversed(chain[1:]):
+            for i, t in enumerate(tr.t):
+                if t < t0 and (not out.t or t > out.t[-1]):
+                    out.t.append(t)
+                    out.x.append(tr.x[i])
+                    out.y.append(tr.y[i])
+                    out.area.append(tr.area[i])
+        for name in ("t", "x", "y", "area"):
+            getattr(out, name).extend(getattr(self, name))
+        return out
+
 
 @dataclass(frozen=True)
 class Verdict:
     fit: FallFit
     release_t: float
     release_h: float  # metres above the facade's bottom edge
+    release_x: float  # metres along the facade (at the first point)
     fallen_m: float
     kind: str  # "accelerating" | "terminal"
+
+
+def together(a: Track, b: Track, within_px: float) -> bool:
+    """Have two tracks been on one object: close at the same frames, twice lately, or now?"""
+    seen = {t: (x, y) for t, x, y in zip(a.t[-25:], a.x[-25:], a.y[-25:], strict=True)}
+    close = [
+        t
+        for t, x, y in zip(b.t[-25:], b.x[-25:], b.y[-25:], strict=True)
+        if t in seen and math.hypot(x - seen[t][0], y - seen[t][1]) < within_px
+    ]
+    return len(close) >= 2 or (bool(close) and close[-1] == a.t[-1] == b.t[-1])
 
 
 def closed_components(fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -239,10 +269,15 @@ class ThrownDetector(Detector):
         self._region, self._crop = self._build_region()
         self._region_px = max(1, cv2.countNonZero(self._region))
         self._storey_px = self._storey_rows()
+        self._width_m = self.facade.width_metres(config.storey_m, (camera.width, camera.height))
         self._history: deque[np.ndarray] = deque(maxlen=max(LAGS) + 1)
         self._tracks: list[Track] = []
+        self._lost: deque[Track] = deque(maxlen=64)  # unconfirmed tracks that ended lately
+        self._reported: deque[Track] = deque(maxlen=16)  # confirmed tracks that ended lately
         self._ids = itertools.count(1)
         self._rain = 0.0  # running count of rain-like streaks per frame
+        self._diff: np.ndarray | None = None  # this frame's foreground difference, crop px
+        self._thresh = 0.0  # and the threshold it was cut at
 
     @property
     def frame_request(self) -> FrameRequest:
@@ -302,6 +337,9 @@ class ThrownDetector(Detector):
             if tr.misses > (self.cfg.expert.max_missed_frames if len(tr.t) >= 4 else 1):
                 if tr.release is not None:
                     out.append(self._detection(tr, "end", self._final(tr)))
+                    self._reported.append(tr)
+                elif len(tr.t) >= 4:
+                    self._lost.append(tr)
             else:
                 alive.append(tr)
         self._tracks = alive
@@ -318,7 +356,8 @@ class ThrownDetector(Detector):
         d2 = cv2.absdiff(crop, self._history[-1 - LAGS[1]])
         noise = self._noise(d1)
         thresh = max(self.cfg.expert.min_threshold, self.th.sigma * noise)
-        fg = cv2.threshold(cv2.min(d1, d2), thresh, 255, cv2.THRESH_BINARY)[1]
+        self._diff, self._thresh = cv2.min(d1, d2), thresh
+        fg = cv2.threshold(self._diff, thresh, 255, cv2.THRESH_BINARY)[1]
         fg = cv2.bitwise_and(fg, self._region)
         changed = cv2.countNonZero(fg)
         if changed == 0:
@@ -367,6 +406,7 @@ class ThrownDetector(Detector):
     def _associate(self, t: float, blobs: list[Blob]) -> None:
         """Greedy nearest-first matching of blobs to tracks' gravity-aware predictions."""
         pairs = []
+        aims: list[tuple[float, float, float]] = []  # each track's prediction and gate
         for ti, tr in enumerate(self._tracks):
             ys = self._storey_at(tr.y[-1])
             g_px = G / self.cfg.storey_m * ys
@@ -380,6 +420,7 @@ class ThrownDetector(Detector):
             else:
                 gate = 0.12 * ys + 0.25 * step + 3
             gate *= 1 + 0.5 * tr.misses
+            aims.append((px, py, gate))
             for bi, b in enumerate(blobs):
                 dx, dy = b.x - px, b.y - py
                 if n == 1 and dy < -0.25 * gate:  # one point: it may only fall or drift
@@ -398,12 +439,90 @@ class ThrownDetector(Detector):
             self._tracks[ti].add(t, blobs[bi])
         for ti, tr in enumerate(self._tracks):
             if ti not in used_t:
-                tr.misses += 1
+                found = self._look_closer(*aims[ti], blobs) if self._falling(tr) else None
+                if found is None:
+                    tr.misses += 1
+                else:
+                    tr.add(t, found)
         for bi, b in enumerate(blobs):
             if bi not in used_b and len(self._tracks) < MAX_TRACKS:
                 tr = Track(next(self._ids))
                 tr.add(t, b)
+                tr.parent = self._parent(t, b)
                 self._tracks.append(tr)
+
+    @staticmethod
+    def _falling(tr: Track) -> bool:
+        """Established and going down faster each step: worth a closer look when it goes missing."""
+        if len(tr.t) < 6 or tr.misses > 2:
+            return False
+        steps = np.diff(tr.y[-4:])
+        return bool((steps > 0).all() and steps[-1] >= steps[0])
+
+    def _look_closer(self, px: float, py: float, gate: float, blobs: list[Blob]) -> Blob | None:
+        """The changed pixels near a falling track's prediction, at half the frame threshold.
+
+        Late in a fall a small object moves 10-30 px per frame and its motion blur spreads it
+        over that length, so its contrast drops by as much and a frame-wide threshold loses it
+        just before it has fallen far enough to confirm. Where a track predicts it, a weaker
+        change is evidence enough; the path it then has to fit keeps out noise. What the
+        frame threshold found is not looked at again: another track has it, or starts on it."""
+        if self._diff is None:
+            return None
+        x0, y0 = self._crop[:2]
+        h, w = self._diff.shape
+        r = max(3, round(gate))
+        cx, cy = round(px) - x0, round(py) - y0
+        wx0, wy0, wx1, wy1 = max(0, cx - r), max(0, cy - r), min(w, cx + r + 1), min(h, cy + r + 1)
+        if wx1 <= wx0 or wy1 <= wy0:
+            return None
+        win = self._diff[wy0:wy1, wx0:wx1] & self._region[wy0:wy1, wx0:wx1]
+        low = max(self.cfg.expert.min_threshold / 2, self._thresh / 2)
+        mask = cv2.threshold(win, low, 255, cv2.THRESH_BINARY)[1]
+        n, _labels, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        if n <= 1:
+            return None
+        d = np.hypot(cents[1:, 0] - (cx - wx0), cents[1:, 1] - (cy - wy0))
+        for b in blobs:  # components holding a blob of this frame are taken
+            bx, by = b.x - x0 - wx0, b.y - y0 - wy0
+            left, top, bw, bh = stats[1:, 0], stats[1:, 1], stats[1:, 2], stats[1:, 3]
+            d[(left - 2 <= bx) & (bx <= left + bw + 2) & (top - 2 <= by) & (by <= top + bh + 2)] = np.inf
+        k = int(np.argmin(d)) + 1
+        if d[k - 1] > gate or stats[k, cv2.CC_STAT_AREA] < self.th.min_area:
+            return None
+        bx, by = cents[k]
+        return Blob(
+            float(bx + wx0 + x0),
+            float(by + wy0 + y0),
+            float(stats[k, cv2.CC_STAT_AREA]),
+            int(stats[k, cv2.CC_STAT_WIDTH]),
+            int(stats[k, cv2.CC_STAT_HEIGHT]),
+        )
+
+    def _parent(self, t: float, b: Blob) -> Track | None:
+        """The track a new one may continue: a small object's track breaks where it crosses
+        a window of its own shade, and early in the fall, when it moves less than its own
+        size per frame, differencing sees its trailing edge as well as the object. The
+        nearest track that was last seen within half a second, above or level with the new
+        blob and within reach of a fall, is kept; judging decides whether the two are one
+        object (their joint path must pass every test)."""
+        best, best_d = None, math.inf
+        for tr in itertools.chain(self._tracks, self._lost):
+            d = math.hypot(b.x - tr.x[-1], b.y - tr.y[-1])
+            if d < best_d and self._continues(tr, t, b.x, b.y):
+                best, best_d = tr, d
+        return best
+
+    def _continues(self, older: Track, t: float, x: float, y: float) -> bool:
+        """Could a thing first seen at (t, x, y) be `older` going on falling? Seen last within
+        half a second, above or level with it, and within reach at its recent speed."""
+        gap = t - older.t[-1]
+        if len(older.t) < 4 or not 0 <= gap <= 0.5:
+            return False
+        ys = self._storey_at(y)
+        speed = math.hypot(older.x[-1] - older.x[-2], older.y[-1] - older.y[-2]) / max(older.t[-1] - older.t[-2], 1e-3)
+        d = math.hypot(x - older.x[-1], y - older.y[-1])
+        return y - older.y[-1] >= -0.1 * ys and d <= 1.5 * ys + 2 * speed * gap
 
     # physics -------------------------------------------------------------------------------
     def _source_xy(self, tr: Track) -> np.ndarray:
@@ -417,13 +536,15 @@ class ThrownDetector(Detector):
         t = np.array(tr.t)
         xy = self._source_xy(tr)
         storey_m = self.cfg.storey_m
-        h = self.facade.storeys_up(xy) * storey_m
+        uv = self.facade.to_uv_many(xy)
+        h = (1.0 - uv[:, 1]) * self.facade.storeys * storey_m  # metres up the facade
+        x_m = uv[:, 0] * self._width_m  # metres along it: a straight drop keeps x_m, not image x
         fit = fit_fall(t, h)
         if fit is None:
             return "no fit"
         release_t, release_h = fit.release(t[0], h[0])
         fallen = release_h - h[-1]
-        verdict = Verdict(fit, release_t, release_h, fallen, "accelerating")
+        verdict = Verdict(fit, release_t, release_h, float(x_m[0]), fallen, "accelerating")
         if final:
             return verdict
         if fit.drop < 0.5 * storey_m or fallen < self.cfg.min_fall_floors * storey_m:
@@ -435,17 +556,16 @@ class ThrownDetector(Detector):
             return f"seen in {n} of {frames:.0f} frames"
         # in image px, a real object's centroid sits on its parabola to a pixel or two;
         # a chain of noise blobs that happens to fall does not
-        storey_px = np.array([self.facade.floor_height_px(x, y) for x, y in xy])
-        rms_px = self._path_rms_px(t, xy, h, storey_px / storey_m)
-        limit = 2.5 + 0.15 * float(np.mean(np.hypot(np.diff(tr.x), np.diff(tr.y)))) / self.scale
+        resid = self._residuals_px(t, xy, h, self.facade.floor_heights_px(xy) / storey_m)
+        rms_px = float(np.sqrt(np.mean(resid * resid)))
+        limit = 2.5 + 0.15 * float(np.mean(np.hypot(*np.diff(xy, axis=0).T)))
         if rms_px > limit:
             return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
         top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
         down = (np.diff(h[top:]) < 0).mean() if n - top > 2 else 0.0
         if down < 0.8:
             return f"only {down:.0%} of steps go down"
-        # sideways drift, in metres at the local scale, must stay below the fall
-        x_m = xy[:, 0] / float(np.mean(storey_px[[0, -1]])) * storey_m
+        # sideways drift along the facade must stay below the fall
         side_m = abs(x_m[-1] - x_m[0])
         if side_m > max(1.5, 0.8 * fit.drop):
             return f"drifts {side_m:.1f} m sideways in a {fit.drop:.1f} m fall"
@@ -464,7 +584,7 @@ class ThrownDetector(Detector):
             and n >= self.th.min_points + 4
             and fit.rms < 0.1 * storey_m
         ):
-            return Verdict(fit, release_t, release_h, fallen, "terminal")
+            return Verdict(fit, release_t, release_h, float(x_m[0]), fallen, "terminal")
         return (
             f"acceleration {fit.accel / G:.2f} g (+-{fit.accel_se / G:.2f}) outside "
             f"{self.th.accel_lo / G:.2f}-{self.th.accel_hi / G:.2f} g, mean speed {fit.speed_mean:.1f} m/s"
@@ -473,26 +593,34 @@ class ThrownDetector(Detector):
 
     def _confirm(self, tr: Track) -> Detection | None:
         verdict = self.judge(tr)
+        if isinstance(verdict, str) and tr.parent is not None and len(tr.t) >= 4:
+            joined = tr.lineage()
+            verdict = self.judge(joined)
+            if not isinstance(verdict, str):  # one object: the track carries the whole path
+                tr.t, tr.x, tr.y, tr.area, tr.parent = joined.t, joined.x, joined.y, joined.area, None
         if isinstance(verdict, str):
             return None
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
         # after a gap): one event per object, whichever way the two tracks meet
-        storey = self._storey_at(tr.y[-1])
-        for other in self._tracks:
-            if other is tr or other.release is None:
+        storey, storey_m = self._storey_at(tr.y[-1]), self.cfg.storey_m
+        for other in itertools.chain(self._tracks, self._reported):
+            if other is tr or other.release is None or other.t[-1] < tr.t[-1] - 3.0:
                 continue
-            ot, ox, oy = other.release
-            same_release = abs(ot - verdict.release_t) < 0.6 and math.hypot(ox - tr.x[0], oy - tr.y[0]) < 1.5 * storey
-            same_now = other.t[-1] == tr.t[-1] and math.hypot(other.x[-1] - tr.x[-1], other.y[-1] - tr.y[-1]) < storey
-            if same_release or same_now:
+            ot, ox, oh = other.release
+            same_release = (
+                abs(ot - verdict.release_t) < 0.6
+                and abs(oh - verdict.release_h) < 1.5 * storey_m
+                and abs(ox - verdict.release_x) < storey_m
+            )
+            if same_release or together(other, tr, storey) or self._continues(other, tr.t[0], tr.x[0], tr.y[0]):
                 tr.key = other.key  # suppressed for good; the other reports the object
                 return None
-        tr.release = (verdict.release_t, tr.x[0], tr.y[0])
+        tr.release = (verdict.release_t, verdict.release_x, verdict.release_h)
         tr.key = f"thrown-{tr.id}"
         return self._detection(tr, "new", verdict)
 
-    def _path_rms_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray, px_per_m: np.ndarray) -> float:
-        """RMS distance of the track from its fitted fall, in image px at each point.
+    def _residuals_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray, px_per_m: np.ndarray) -> np.ndarray:
+        """Distance of each track point from its fitted fall, in image px at that point.
 
         Heights are fitted in facade metres (perspective bends an image-space parabola) and
         converted back with the local scale; x gets a quadratic in time for the same reason.
@@ -501,7 +629,7 @@ class ThrownDetector(Detector):
         s = t - t[0]
         rh = (h - np.polyval(np.polyfit(s, h, 2), s)) * px_per_m
         rx = xy[:, 0] - np.polyval(np.polyfit(s, xy[:, 0], 2), s)
-        return float(np.sqrt(np.mean(rh * rh + rx * rx)))
+        return np.hypot(rh, rx)
 
     def _final(self, tr: Track) -> Verdict | None:
         verdict = self.judge(tr, final=True)
