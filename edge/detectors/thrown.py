@@ -449,6 +449,11 @@ class ThrownDetector(Detector):
                 tr = Track(next(self._ids))
                 tr.add(t, b)
                 tr.parent = self._parent(t, b)
+                oldest = tr.parent  # lineage reads three ancestors; older ones are let go
+                for _ in range(2):
+                    oldest = oldest.parent if oldest is not None else None
+                if oldest is not None:
+                    oldest.parent = None
                 self._tracks.append(tr)
 
     @staticmethod
