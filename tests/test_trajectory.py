@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.detectors import CameraContext, Frame
 from bench.scenesim import BALCONY_M, Camera, SceneSpec, calibration
+from edge.detectors import CameraContext, Frame
 from edge.detectors.thrown import CLOSE_KERNEL, Blob, ThrownConfig, ThrownDetector, Track, closed_components
 from edge.facade import Facade
 from edge.trajectory import G, fit_fall, fit_line, predict
