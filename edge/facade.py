@@ -76,7 +76,13 @@ class Facade:
 
     def storeys_up(self, xy: np.ndarray) -> np.ndarray:
         """Height of image points above the bottom edge, in storeys (for physics in metres)."""
-        return (1.0 - self.to_uv_many(xy)[:, 1]) * self.storeys
+        return self.to_metres(xy, 1.0, 1.0)[:, 1]
+
+    def to_metres(self, xy: np.ndarray, storey_m: float, width_m: float) -> np.ndarray:
+        """(N, 2) image points -> (N, 2) metres along the facade from its left edge and up
+        from its bottom edge: where falls are judged (see width_metres for width_m)."""
+        uv = self.to_uv_many(xy)
+        return np.stack([uv[:, 0] * width_m, (1.0 - uv[:, 1]) * self.storeys * storey_m], 1)
 
     def width_metres(self, storey_m: float, image_size: tuple[int, int]) -> float:
         """Metres between the facade's left and right edges: the installer's figure, or an

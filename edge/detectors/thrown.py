@@ -44,6 +44,7 @@ CLOSE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 TILE = 64  # px; closed_components labels only the tiles where something changed
 STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
+ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
 
 
 class ThrownExpert(BaseModel):
@@ -164,10 +165,19 @@ class Track:
         self.area.append(b.area)
         self.misses = 0
 
+    def follow(self, parent: Track | None) -> None:
+        """Remember the track this one may continue, letting go of ancestors lineage never reads."""
+        self.parent = parent
+        oldest = parent
+        for _ in range(ANCESTORS - 1):
+            oldest = oldest.parent if oldest is not None else None
+        if oldest is not None:
+            oldest.parent = None
+
     def lineage(self) -> Track:
         """This track with the points of its ancestors before its own first one prepended."""
         chain, t0 = [self], self.t[0]
-        while chain[-1].parent is not None and len(chain) < 4:
+        while chain[-1].parent is not None and len(chain) <= ANCESTORS:
             chain.append(chain[-1].parent)
         out = Track(self.id, key=self.key, release=self.release)
         for tr in reversed(chain[1:]):
@@ -448,12 +458,7 @@ class ThrownDetector(Detector):
             if bi not in used_b and len(self._tracks) < MAX_TRACKS:
                 tr = Track(next(self._ids))
                 tr.add(t, b)
-                tr.parent = self._parent(t, b)
-                oldest = tr.parent  # lineage reads three ancestors; older ones are let go
-                for _ in range(2):
-                    oldest = oldest.parent if oldest is not None else None
-                if oldest is not None:
-                    oldest.parent = None
+                tr.follow(self._parent(t, b))
                 self._tracks.append(tr)
 
     @staticmethod
@@ -488,9 +493,9 @@ class ThrownDetector(Detector):
         if n <= 1:
             return None
         d = np.hypot(cents[1:, 0] - (cx - wx0), cents[1:, 1] - (cy - wy0))
+        left, top, bw, bh = stats[1:, 0], stats[1:, 1], stats[1:, 2], stats[1:, 3]
         for b in blobs:  # components holding a blob of this frame are taken
             bx, by = b.x - x0 - wx0, b.y - y0 - wy0
-            left, top, bw, bh = stats[1:, 0], stats[1:, 1], stats[1:, 2], stats[1:, 3]
             d[(left - 2 <= bx) & (bx <= left + bw + 2) & (top - 2 <= by) & (by <= top + bh + 2)] = np.inf
         k = int(np.argmin(d)) + 1
         if d[k - 1] > gate or stats[k, cv2.CC_STAT_AREA] < self.th.min_area:
@@ -541,9 +546,8 @@ class ThrownDetector(Detector):
         t = np.array(tr.t)
         xy = self._source_xy(tr)
         storey_m = self.cfg.storey_m
-        uv = self.facade.to_uv_many(xy)
-        h = (1.0 - uv[:, 1]) * self.facade.storeys * storey_m  # metres up the facade
-        x_m = uv[:, 0] * self._width_m  # metres along it: a straight drop keeps x_m, not image x
+        # metres along the facade and up it: a straight drop keeps x_m, not its image x
+        x_m, h = self.facade.to_metres(xy, storey_m, self._width_m).T
         fit = fit_fall(t, h)
         if fit is None:
             return "no fit"
