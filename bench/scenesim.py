@@ -359,7 +359,11 @@ def plan_throws(spec: SceneSpec, cam: Camera, facade: Facade, calib: dict, rng: 
         x, y, _ = cam.project(path[0])
         ex, ey, _ = cam.project(path)
         visible = (ex >= 0) & (ex < spec.width) & (ey >= 0) & (ey < spec.height)
-        exit_i = int(np.argmin(visible[1:]) + 1) if not visible[1:].all() else len(path) - 1
+        # leaves the view: the first step out of it after it has been in it (a release just
+        # above the top edge comes into view first)
+        seen = int(np.argmax(visible)) if visible.any() else 0
+        gone = ~visible[seen + 1 :]
+        exit_i = seen + 1 + int(np.argmax(gone)) if gone.any() else len(path) - 1
         throws.append(
             Throw(
                 i,

@@ -11,7 +11,15 @@ import pytest
 
 from bench.scenesim import BALCONY_M, Camera, SceneSpec, calibration
 from edge.detectors import CameraContext, Frame
-from edge.detectors.thrown import CLOSE_KERNEL, Blob, ThrownConfig, ThrownDetector, Track, closed_components
+from edge.detectors.thrown import (
+    CLOSE_KERNEL,
+    Blob,
+    ThrownConfig,
+    ThrownDetector,
+    Track,
+    closed_components,
+    together,
+)
 from edge.facade import Facade
 from edge.trajectory import G, fit_fall, fit_line, predict
 
@@ -87,11 +95,16 @@ def test_facade_heights_follow_the_storeys() -> None:
 
 
 def render_fall(
-    n_frames: int, distractors: bool, hidden: range = range(0), faint_from: int | None = None
+    n_frames: int,
+    distractors: bool,
+    hidden: range = range(0),
+    faint_from: int | None = None,
+    terminal_mps: float | None = None,
 ) -> list[np.ndarray]:
     """A 3 px dark object dropped from rest on a flat grey wall, 40 px per storey (3 m);
     not drawn in the `hidden` frames, and from frame `faint_from` on only 4 grey levels
-    darker than the wall (under the frame threshold of 6, as motion blur makes it)."""
+    darker than the wall (under the frame threshold of 6, as motion blur makes it). With
+    `terminal_mps`, quadratic drag: h = v_t^2 / g * ln cosh(g s / v_t)."""
     px_per_m = 40 / 3
     frames = []
     rng = np.random.default_rng(5)
@@ -99,7 +112,10 @@ def render_fall(
         img = np.full((720, 400), 170, np.uint8)
         s = (k - 10) / FPS
         if s >= 0 and k not in hidden:
-            y = 60 + 0.5 * G * s * s * px_per_m
+            fallen = 0.5 * G * s * s
+            if terminal_mps is not None:
+                fallen = terminal_mps**2 / G * np.log(np.cosh(G * s / terminal_mps))
+            y = 60 + fallen * px_per_m
             faint = faint_from is not None and k >= faint_from
             cv2.circle(img, (200, round(y)), 2, 166 if faint else 40, -1)
         if distractors:  # swinging laundry beside the path, and flicker
@@ -160,6 +176,51 @@ def test_a_falling_track_follows_its_object_below_the_frame_threshold() -> None:
     last_t = ends[0].start_t + ends[0].thrown.trajectory[-1][0]
     assert last_t > 45 / FPS  # followed well past where the contrast dropped
     assert ends[0].thrown.fall_floors > 3
+
+
+def test_the_end_of_a_dragged_fall_keeps_the_release_it_was_confirmed_with() -> None:
+    """A rubbish bag (terminal speed 14 m/s) falls 14 storeys. Fitted over the whole path,
+    drag lowers the acceleration and moves the release a second or more too early; the event's
+    end must keep the release fitted on the early fall, where drag is negligible."""
+    found = run(render_fall(100, False, terminal_mps=14.0))
+    new = [d for d in found if d.phase == "new"]
+    ends = [d for d in found if d.phase == "end"]
+    assert len(new) == 1 and len(ends) == 1, [d.note for d in found]
+    assert new[0].start_t == pytest.approx(10 / FPS, abs=0.1)
+    assert ends[0].start_t == new[0].start_t
+    assert ends[0].thrown.origin.floor == new[0].thrown.origin.floor == 17
+    assert ends[0].thrown.fall_floors > 10
+
+
+def test_tracks_on_alternate_frames_of_one_object_are_together() -> None:
+    """A small object's blob is found in alternate frames by two tracks: one object. The same
+    path three storeys lower is another object."""
+    a, b, c = Track(1), Track(2), Track(3)
+    for k in range(12):
+        x, y = 200.0 + k, 100.0 + 2.0 * k * k
+        (a if k % 2 else b).add(k / FPS, Blob(x, y, 4.0, 2, 2))
+        if k % 2 == 0:
+            c.add(k / FPS, Blob(x, y + 120.0, 4.0, 2, 2))
+    assert together(a, b, 40.0) and together(b, a, 40.0)
+    assert not together(a, c, 40.0)
+
+
+@pytest.mark.parametrize(("sideways", "thrown"), [(0.0, True), (0.6, False)])
+def test_the_terminal_speed_rule_wants_a_straight_fall(sideways: float, thrown: bool) -> None:
+    """At terminal speed, drag has braked any sideways motion: a steady 15 m/s fall counts when
+    it goes straight down, not when it also moves along the facade at 0.6 of that (a bird
+    gliding down)."""
+    facade = Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"], width_m=30.0)
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, facade, None))
+    px_per_s = 15.0 * 40 / 3
+    track = Track(1)
+    for k in range(16):
+        s = k / FPS
+        track.add(s, Blob(100.0 + sideways * px_per_s * s, 100.0 + px_per_s * s, 40.0, 8, 8))
+    verdict = det.judge(track)
+    assert isinstance(verdict, str) != thrown, verdict
+    if thrown:
+        assert verdict.kind == "terminal"
 
 
 def test_a_straight_drop_under_a_steep_camera_is_not_sideways_drift() -> None:
