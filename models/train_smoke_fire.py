@@ -8,7 +8,8 @@ growth over time are the detector's job, not the model's.
 
 Data, all from ../shared/data (licences in the model card) or generated here:
 - fire: crops of the fire photos (cair/Fire-Detection-Image-Dataset, MIT) that contain
-  flame-coloured pixels, the whole photos letterboxed, and their flames (cut out by colour)
+  flame-coloured pixels, the whole photos letterboxed (with `--views`, large crops of them
+  too, as for the no-fire photos), and their flames (cut out by colour)
   pasted small into facade and street scenes, as a fire in one window looks;
 - smoke: the real plume of `smoke_on_black.mp4` (pyronear, Apache-2.0) composited at random
   time, size, density, grey level and side onto simulated facades (bench.scenesim, day,
@@ -96,9 +97,31 @@ def flame_share(img: np.ndarray) -> float:
     return float(flame_mask(img).mean())
 
 
-def fire_tiles(photos: list[Path], n: int, rng: np.random.Generator) -> list[np.ndarray]:
+def whole_views(img: np.ndarray, views: int, rng: np.random.Generator, fire: bool) -> list[np.ndarray]:
+    """The photo letterboxed whole, and `views - 1` large crops of it (70-100 % of each side)
+    letterboxed the same way: how a scene looks when the camera frames it a little differently.
+
+    The photo-level question (is there fire in this picture) had one example per photo among
+    thousands of tiles, so the model learnt tiles well and whole scenes poorly. A crop of a fire
+    photo must keep at least half of the photo's flame-coloured pixels, so it still shows fire."""
+    share = flame_mask(img).sum()
+    out = [letterbox(img, (SIZE, SIZE), "center", 114)[0]]
+    h, w = img.shape[:2]
+    tries = 0
+    while len(out) < views and tries < views * 10:
+        tries += 1
+        ch, cw = int(h * rng.uniform(0.7, 1.0)), int(w * rng.uniform(0.7, 1.0))
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        part = img[y : y + ch, x : x + cw]
+        if fire and flame_mask(part).sum() < 0.5 * share:
+            continue
+        out.append(letterbox(part, (SIZE, SIZE), "center", 114)[0])
+    return out
+
+
+def fire_tiles(photos: list[Path], n: int, rng: np.random.Generator, views: int) -> list[np.ndarray]:
     images = [read(p) for p in photos]
-    out: list[np.ndarray] = [letterbox(img, (SIZE, SIZE), "center", 114)[0] for img in images]
+    out: list[np.ndarray] = [v for img in images for v in whole_views(img, views, rng, fire=True)]
     tries = 0
     while len(out) < n and tries < n * 20:
         tries += 1
@@ -193,18 +216,20 @@ def confuser_tile(bg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def build(
-    photos: dict[str, list[Path]], seeds: range, n: int, rng: np.random.Generator
+    photos: dict[str, list[Path]], seeds: range, n: int, rng: np.random.Generator, views: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     backgrounds = facades(seeds, rng) + [read(p) for p in photos["normal"]] + hillside()
     pick = lambda: backgrounds[int(rng.integers(len(backgrounds)))]  # noqa: E731
     tiles: list[np.ndarray] = []
     labels: list[int] = []
     # whole photos letterboxed appear in both classes, so grey bars say nothing about fire
-    whole = [letterbox(read(p), (SIZE, SIZE), "center", 114)[0] for p in photos["normal"]]
+    whole = [v for p in photos["normal"] for v in whole_views(read(p), views, rng, fire=False)]
     none = whole + [crop(pick(), rng) for _ in range(n)] + [confuser_tile(pick(), rng) for _ in range(n // 3)]
     smoke = [smoke_tile(pick(), rng) for _ in range(n)]
     patches = flame_patches(photos["fire"])
-    fire = fire_tiles(photos["fire"], n // 2, rng) + [small_fire_tile(pick(), patches, rng) for _ in range(n // 2)]
+    fire = fire_tiles(photos["fire"], n // 2, rng, views) + [
+        small_fire_tile(pick(), patches, rng) for _ in range(n // 2)
+    ]
     for label, group in enumerate((none, smoke, fire)):
         tiles.extend(group)
         labels.extend([label] * len(group))
@@ -256,6 +281,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=18)
     ap.add_argument("--per-class", type=int, default=3000, help="training tiles per class")
+    ap.add_argument(
+        "--views",
+        type=int,
+        default=1,
+        help="letterboxed views per training photo: the whole photo and views-1 large crops (see docs/SMOKE_FIRE.md, Limits)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "smoke_fire.onnx")
     args = ap.parse_args()
     t0 = time.time()
@@ -264,7 +295,7 @@ def main() -> None:
     gen = torch.Generator().manual_seed(args.seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     photos = photo_split(args.seed)
-    x, y = build(photos["train"], range(1000, 1060), args.per_class, rng)
+    x, y = build(photos["train"], range(1000, 1060), args.per_class, rng, args.views)
     xv, yv = build(photos["test"], range(2000, 2015), args.per_class // 6, np.random.default_rng(args.seed + 1))
     print(
         f"training tiles {np.bincount(y).tolist()} (none, smoke, fire); held-out {np.bincount(yv).tolist()}; {time.time() - t0:.0f} s"
