@@ -189,8 +189,6 @@ class SmokeFireDetector(Detector):
         self.background: np.ndarray | None = None  # slow average of the scene, grey
         self.bg_spread: np.ndarray | None = None  # and of its colourfulness (see _spread)
         self.seq = 0
-        self.learnt = 0  # samples in the reference scene since the stream (re)started
-        self.warmup = max(2, round(config.smoke_window_s * rate))
 
     @property
     def frame_request(self) -> FrameRequest:
@@ -213,7 +211,6 @@ class SmokeFireDetector(Detector):
         prev, self.prev = self.prev, grey
         if prev is None or prev.shape != grey.shape:
             self.background, self.bg_spread = grey.astype(np.float32), spread
-            self.learnt = 1
             return []
         e = self.cfg.expert
         moved = cv2.absdiff(grey, prev) >= e.motion_threshold
@@ -236,11 +233,6 @@ class SmokeFireDetector(Detector):
             alarming = track.key is not None
             h = e.hysteresis if alarming else 1.0
             cue = self._cue(cls, img, spread, moved | changed, flicker)
-            if cls == "smoke" and self.learnt < self.warmup:
-                # smoke is judged against the reference scene (greyer than it was, growing over
-                # it), which is one frame at start: learn it for a smoke window first. Fire is
-                # judged on colour and flicker and votes from the start.
-                cue = np.zeros_like(cue)
             votes = (scores[cls] >= self.thr[cls] * h) & cue
             track.push(votes, scores[cls])
             out.extend(self._decide(track, frame.t, changed, h))
@@ -251,8 +243,7 @@ class SmokeFireDetector(Detector):
         """The reference scene follows the view slowly (10 s at 2 Hz), except where smoke or fire is being watched."""
         assert self.background is not None and self.bg_spread is not None
         hold = self._tile_mask(self._watched())
-        self.learnt += 1
-        rate = max(0.05, 1.0 / self.learnt)  # the mean of the first samples, then 10 s at 2 Hz
+        rate = 0.05
         self.background = np.where(hold, self.background, self.background * (1 - rate) + grey * rate)
         self.bg_spread = np.where(hold, self.bg_spread, self.bg_spread * (1 - rate) + spread * rate)
 
