@@ -671,7 +671,8 @@ class ThrownDetector(Detector):
         t = np.array(tr.t)
         xy = self._source_xy(tr)
         release_t, fallen = verdict.release_t, verdict.fallen_m
-        u, _ = self.facade.to_uv(*xy[0])
+        # the release, in facade (u, v), back to the image: the verdict holds it in metres
+        u = verdict.release_x / self._width_m
         v = 1.0 - verdict.release_h / (self.facade.storeys * self.cfg.storey_m)
         rx, ry = self.facade.to_image(u, v)
         conf = self._confidence(verdict, len(t))
