@@ -11,9 +11,9 @@ or an orange towel; its history can (FIELD_NOTES §3). So, at a low rate (defaul
 2. Model: the moving tiles, at the model's input size, go through the ONNX model in one
    batch (a classifier scores each tile; a user's YOLO model is run on the whole frame and
    its boxes mark the tiles they cover). One session serves every camera.
-3. Cues: a smoke vote needs the tile's changed pixels to be grey or greyer than before; a
-   fire vote needs flame-coloured pixels that flicker between two frames 1/fps apart (each
-   sample is such a pair).
+3. Cues: a smoke vote needs the tile's changed pixels to be grey or, in the same hue, greyer
+   than before; a fire vote needs flame-coloured pixels that flicker between two frames
+   1/fps apart (each sample is such a pair).
 4. Persistence: a tile is active for a class when it voted in more than half of the
    samples of the sliding window. An alarm needs active tiles and, for smoke, growth: the
    area that differs from the scene before the smoke must not be shrinking. Steam dies
@@ -77,7 +77,7 @@ class SmokeFireExpert(BaseModel):
         22.0,
         gt=0,
         le=255,
-        description="Smoke cue: mean (|R-G|+|G-B|)/2 of the changed pixels at most this, or lower than the scene's was there.",
+        description="Smoke cue: mean (|R-G|+|G-B|)/2 of the changed pixels at most this, or lower than the scene's was there with the same hue.",
     )
     min_flame_share: float = Field(
         0.004, ge=0, le=1, description="Fire cue: share of flame-coloured pixels in the tile."
@@ -187,7 +187,7 @@ class SmokeFireDetector(Detector):
         self.prev: np.ndarray | None = None  # previous sample, grey, blurred
         self.pair: tuple[int, np.ndarray] | None = None  # the frame just before this sample: index, grey
         self.background: np.ndarray | None = None  # slow average of the scene, grey
-        self.bg_spread: np.ndarray | None = None  # and of its colourfulness (see _spread)
+        self.bg_chroma: np.ndarray | None = None  # and of its colour (see _chroma)
         self.seq = 0
 
     @property
@@ -207,10 +207,10 @@ class SmokeFireDetector(Detector):
         # a repeated frame (web video, variable-rate streams) leaves flicker unknown; sensor
         # noise alone keeps the mean step of a live camera well above this
         flicker = step >= self.cfg.expert.motion_threshold if float(step.mean()) >= 0.2 else None
-        spread = _spread(img)
+        chroma = _chroma(img)
         prev, self.prev = self.prev, grey
         if prev is None or prev.shape != grey.shape:
-            self.background, self.bg_spread = grey.astype(np.float32), spread
+            self.background, self.bg_chroma = grey.astype(np.float32), chroma
             return []
         e = self.cfg.expert
         moved = cv2.absdiff(grey, prev) >= e.motion_threshold
@@ -218,12 +218,12 @@ class SmokeFireDetector(Detector):
             moved &= ~self.ignore
         motion = self._per_tile(moved)
         moving = motion >= e.min_motion_share
-        assert self.background is not None and self.bg_spread is not None
+        assert self.background is not None
         changed = np.abs(grey.astype(np.float32) - self.background) >= 2 * e.motion_threshold
         if moved.mean() > e.global_motion_share or changed.mean() > e.global_motion_share:
             # a sudden change everywhere (exposure or IR switch, shake) or a slow one (fog rolling
             # in): no votes either way; the reference scene catches up meanwhile
-            self._adapt(grey, spread)
+            self._adapt(grey, chroma)
             return []
         scores = self._scores(img, moving | self._watched(), motion)
         out: list[Detection] = []
@@ -232,20 +232,20 @@ class SmokeFireDetector(Detector):
                 continue
             alarming = track.key is not None
             h = e.hysteresis if alarming else 1.0
-            cue = self._cue(cls, img, spread, moved | changed, flicker)
+            cue = self._cue(cls, img, chroma, moved | changed, flicker)
             votes = (scores[cls] >= self.thr[cls] * h) & cue
             track.push(votes, scores[cls])
             out.extend(self._decide(track, frame.t, changed, h))
-        self._adapt(grey, spread)
+        self._adapt(grey, chroma)
         return out
 
-    def _adapt(self, grey: np.ndarray, spread: np.ndarray) -> None:
+    def _adapt(self, grey: np.ndarray, chroma: np.ndarray) -> None:
         """The reference scene follows the view slowly (10 s at 2 Hz), except where smoke or fire is being watched."""
-        assert self.background is not None and self.bg_spread is not None
+        assert self.background is not None and self.bg_chroma is not None
         hold = self._tile_mask(self._watched())
         rate = 0.05
         self.background = np.where(hold, self.background, self.background * (1 - rate) + grey * rate)
-        self.bg_spread = np.where(hold, self.bg_spread, self.bg_spread * (1 - rate) + spread * rate)
+        self.bg_chroma = np.where(hold[..., None], self.bg_chroma, self.bg_chroma * (1 - rate) + chroma * rate)
 
     def _tile_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of `values` over each tile (rows x cols), from one integral image."""
@@ -300,19 +300,28 @@ class SmokeFireDetector(Detector):
         return scores
 
     def _cue(
-        self, cls: str, img: np.ndarray, spread: np.ndarray, changed: np.ndarray, flicker: np.ndarray | None
+        self, cls: str, img: np.ndarray, chroma: np.ndarray, changed: np.ndarray, flicker: np.ndarray | None
     ) -> np.ndarray:
         """Cheap colour cues on the changed pixels of each tile. Smoke: they are grey, or greyer
-        than the scene was (thin smoke over blue sky is still bluish, but less so); a red shirt
-        makes them more colourful. Fire: flame-coloured pixels that flicker, i.e. change within
-        one frame (1/fps); a swinging orange towel moves only at its edges in that time."""
+        than the scene was with its hue kept: smoke is a grey veil, and a veil over blue sky
+        leaves it bluish but less so. Sun glare on blue glass also lowers the colourfulness, but
+        turns it warm; a red shirt makes it more colourful. Fire: flame-coloured pixels that
+        flicker, i.e. change within one frame (1/fps); a swinging orange towel moves only at its
+        edges in that time."""
         e = self.cfg.expert
         if cls == "smoke":
-            assert self.bg_spread is not None
-            n = self._tile_sum(changed)
-            now = self._tile_sum(np.where(changed, spread, 0)) / np.maximum(n, 1)
-            before = self._tile_sum(np.where(changed, self.bg_spread, 0)) / np.maximum(n, 1)
-            return (n >= 8) & (now <= np.maximum(e.max_grey_spread, before - 2))
+            assert self.bg_chroma is not None
+            n = np.maximum(self._tile_sum(changed), 1)
+
+            def mean(values: np.ndarray) -> np.ndarray:
+                return self._tile_sum(np.where(changed, values, 0)) / n
+
+            spread = mean(_spread(chroma))
+            grey = spread <= e.max_grey_spread
+            greyer = spread <= mean(_spread(self.bg_chroma)) - 2
+            # the mean colour of the changed pixels still points the way the scene's did
+            same_hue = sum(mean(chroma[..., k]) * mean(self.bg_chroma[..., k]) for k in range(2)) > 0
+            return (n >= 8) & (grey | (greyer & same_hue))
         b, g, r = (img[..., i].astype(np.int16) for i in range(3))
         # bright, red over green over blue and saturated (sun glare is not)
         flame = (r > 180) & (r >= g) & (g > b) & (r - b >= 0.45 * r)
@@ -398,10 +407,15 @@ class SmokeFireDetector(Detector):
         return [self._emit(tr, "end", t, tr.last_active_t or t) for tr in self.tracks.values() if tr.key is not None]
 
 
-def _spread(img: np.ndarray) -> np.ndarray:
-    """Colourfulness per pixel, (|R-G| + |G-B|) / 2: 0 for grey, white and black."""
+def _chroma(img: np.ndarray) -> np.ndarray:
+    """Colour per pixel as (R-G, G-B), float32 (H, W, 2): (0, 0) for grey, white and black."""
     b, g, r = (img[..., i].astype(np.float32) for i in range(3))
-    return (np.abs(r - g) + np.abs(g - b)) / 2
+    return np.stack([r - g, g - b], axis=-1)
+
+
+def _spread(chroma: np.ndarray) -> np.ndarray:
+    """Colourfulness per pixel, (|R-G| + |G-B|) / 2."""
+    return (np.abs(chroma[..., 0]) + np.abs(chroma[..., 1])) / 2
 
 
 def _starts(length: int, tile: int) -> list[int]:
