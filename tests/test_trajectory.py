@@ -100,8 +100,9 @@ def render_fall(
     hidden: range = range(0),
     faint_from: int | None = None,
     terminal_mps: float | None = None,
+    release_y: float = 60,
 ) -> list[np.ndarray]:
-    """A 3 px dark object dropped from rest on a flat grey wall, 40 px per storey (3 m);
+    """A 3 px dark object dropped from rest at `release_y` on a flat grey wall, 40 px per storey (3 m);
     not drawn in the `hidden` frames, and from frame `faint_from` on only 4 grey levels
     darker than the wall (under the frame threshold of 6, as motion blur makes it). With
     `terminal_mps`, quadratic drag: h = v_t^2 / g * ln cosh(g s / v_t)."""
@@ -115,7 +116,7 @@ def render_fall(
             fallen = 0.5 * G * s * s
             if terminal_mps is not None:
                 fallen = terminal_mps**2 / G * np.log(np.cosh(G * s / terminal_mps))
-            y = 60 + fallen * px_per_m
+            y = release_y + fallen * px_per_m
             faint = faint_from is not None and k >= faint_from
             cv2.circle(img, (200, round(y)), 2, 166 if faint else 40, -1)
         if distractors:  # swinging laundry beside the path, and flicker
@@ -153,6 +154,17 @@ def run(frames: list[np.ndarray]) -> list:
     for k, img in enumerate(frames):
         found += det.process(Frame(k, k / FPS, datetime.now(UTC), img, 1.0))
     return found + det.finish(len(frames) / FPS)
+
+
+@pytest.mark.parametrize("above_slab_m", [-0.1, 1.2, 2.5])
+def test_the_floor_is_the_one_whose_hand_height_is_nearest_the_release(above_slab_m: float) -> None:
+    """Things are let go at hand height over the railing, 1.2 m up a storey. A fitted release a
+    little under storey 17's floor slab (a hand held out nearer the camera than the calibrated
+    balcony fronts sits lower in the facade plane) is still storey 17, not 16."""
+    slab_y = 80  # storey 17 spans 40-80 px, 40 px per 3 m
+    frames = render_fall(60, False, release_y=slab_y - above_slab_m * 40 / 3)
+    new = [d for d in run(frames) if d.phase == "new"]
+    assert [d.thrown.origin.floor for d in new] == [17]
 
 
 def test_a_track_lost_for_a_while_is_one_object_from_its_release() -> None:

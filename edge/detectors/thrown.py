@@ -108,6 +108,13 @@ class ThrownConfig(BaseModel):
         2.0, ge=0.5, le=30, description="Alarm once the object has fallen this many storeys from its release point."
     )
     storey_m: float = Field(3.0, gt=1.5, le=8, description="Storey height of the building, metres (scales gravity).")
+    release_above_floor_m: float = Field(
+        1.2,
+        ge=0,
+        le=3,
+        description="Where things are let go: hand height over a balcony railing, metres above that storey's floor. "
+        "The floor reported is the one whose release height is nearest the fitted release.",
+    )
     process_width: int | None = Field(
         None,
         ge=320,
@@ -673,10 +680,16 @@ class ThrownDetector(Detector):
         release_t, fallen = verdict.release_t, verdict.fallen_m
         # the release, in facade (u, v), back to the image: the verdict holds it in metres
         u = verdict.release_x / self._width_m
-        v = 1.0 - verdict.release_h / (self.facade.storeys * self.cfg.storey_m)
-        rx, ry = self.facade.to_image(u, v)
+        height_m = self.facade.storeys * self.cfg.storey_m
+        rx, ry = self.facade.to_image(u, 1.0 - verdict.release_h / height_m)
         conf = self._confidence(verdict, len(t))
-        where = self.facade.locate(rx, ry)
+        # things are let go at hand height, a third of the way up a storey: the floor is the
+        # one whose release height is nearest, so an error of half a storey either way (the
+        # fit's, or the parallax of a hand held out nearer the camera than the balcony front
+        # the calibration lies on) still names it; the storey's own bounds would allow 1.2 m
+        # down and 1.8 m up
+        mid = verdict.release_h + self.cfg.storey_m / 2 - self.cfg.release_above_floor_m
+        where = self.facade.locate(*self.facade.to_image(u, 1.0 - mid / height_m))
         idx = np.unique(np.linspace(0, len(t) - 1, min(len(t), TRAJECTORY_POINTS)).round().astype(int))
         thrown = ThrownDetails(
             origin=Origin(
