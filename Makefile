@@ -58,7 +58,7 @@ bench-thrown: venv
 bench-smoke-fire: venv
 	$(PY) bench/smoke_fire.py --write
 
-# Retrain the default smoke/fire model from ../shared/data (CPU, ~6 min) and print its metrics.
+# Retrain the default smoke/fire model from ../shared/data (CPU, one thread, ~12 min) and print its metrics.
 train-smoke-fire: venv
 	$(PY) -m pip install -q -e '.[train]'
 	$(PY) models/train_smoke_fire.py --seed 0
