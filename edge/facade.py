@@ -104,7 +104,10 @@ class Facade:
 
     def locate(self, x: float, y: float) -> FacadePosition:
         """Floor and unit of an image point; None where it lies clearly off the facade."""
-        u, v = self.to_uv(x, y)
+        return self.locate_uv(*self.to_uv(x, y))
+
+    def locate_uv(self, u: float, v: float) -> FacadePosition:
+        """Floor and unit of a facade point (u, v), as `locate` for points already on the facade."""
         inside = 0.0 <= u <= 1.0 and 0.0 <= v <= 1.0
         storey = (1.0 - v) * self.storeys  # 0 at the bottom edge
         floor = None

@@ -689,7 +689,7 @@ class ThrownDetector(Detector):
         # the calibration lies on) still names it; the storey's own bounds would allow 1.2 m
         # down and 1.8 m up
         mid = verdict.release_h + self.cfg.storey_m / 2 - self.cfg.release_above_floor_m
-        where = self.facade.locate(*self.facade.to_image(u, 1.0 - mid / height_m))
+        where = self.facade.locate_uv(u, 1.0 - mid / height_m)
         idx = np.unique(np.linspace(0, len(t) - 1, min(len(t), TRAJECTORY_POINTS)).round().astype(int))
         thrown = ThrownDetails(
             origin=Origin(
