@@ -27,6 +27,14 @@ ASSUMED_HFOV_DEG = 75.0
 EDGE_TOLERANCE = 0.5
 
 
+def _assumed_focal(image_size: tuple[int, int]) -> float:
+    return (image_size[0] / 2) / float(np.tan(np.radians(ASSUMED_HFOV_DEG) / 2))
+
+
+def _intrinsics(f: float, image_size: tuple[int, int]) -> np.ndarray:
+    return np.array([[f, 0, image_size[0] / 2], [0, f, image_size[1] / 2], [0, 0, 1.0]])
+
+
 @dataclass(frozen=True)
 class FacadePosition:
     u: float  # 0 at the left edge, 1 at the right edge
@@ -96,11 +104,38 @@ class Facade:
         storeys."""
         if self.width_m is not None:
             return self.width_m
-        w, h = image_size
-        f = (w / 2) / np.tan(np.radians(ASSUMED_HFOV_DEG) / 2)
-        k_inv = np.linalg.inv(np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]))
-        cols = k_inv @ self._to_image
+        cols = np.linalg.inv(_intrinsics(_assumed_focal(image_size), image_size)) @ self._to_image
         return float(self.storeys * storey_m * np.linalg.norm(cols[:, 0]) / np.linalg.norm(cols[:, 1]))
+
+    def camera_matrix(self, storey_m: float, image_size: tuple[int, int]) -> np.ndarray:
+        """The 3x4 pinhole projection of facade metres (X along the facade from its left edge,
+        Y up from its bottom edge, Z out of it toward the camera) to image px.
+
+        A thing tossed out toward an upward camera is seen from below: on the facade plane it
+        seems to rise and fall faster than gravity, and only a fit in three dimensions puts it
+        back where it was. A plane homography is K [r1 r2 t] up to scale (Zhang); with the
+        principal point at the image centre, the lens is what the installer's facade width
+        implies (the two columns must have equal norm once K is taken out), or the assumed
+        lens when no width was measured or the view is too square-on to tell."""
+        w, h = image_size
+        width_m = self.width_metres(storey_m, image_size)
+        to_uv = np.array([[1 / width_m, 0, 0], [0, -1 / (self.storeys * storey_m), 1], [0, 0, 1.0]])
+        hom = self._to_image @ to_uv  # facade metres (X, Y, 1) -> image
+        f = _assumed_focal(image_size)
+        if self.width_m is not None:
+            c = np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1.0]]) @ hom
+            den = c[2, 1] ** 2 - c[2, 0] ** 2
+            num = c[0, 0] ** 2 + c[1, 0] ** 2 - c[0, 1] ** 2 - c[1, 1] ** 2
+            if abs(den) > 1e-12 and 0.25 * f * f < num / den < 4 * f * f:
+                f = float(np.sqrt(num / den))
+        k = _intrinsics(f, image_size)
+        m = np.linalg.inv(k) @ hom
+        scale = 2 / (np.linalg.norm(m[:, 0]) + np.linalg.norm(m[:, 1]))
+        if m[2, 2] < 0:  # the facade lies in front of the camera
+            scale = -scale
+        r1, r2, t = scale * m[:, 0], scale * m[:, 1], scale * m[:, 2]
+        u, _s, vt = np.linalg.svd(np.stack([r1, r2, np.cross(r1, r2)], 1))
+        return k @ np.hstack([u @ vt, t[:, None]])
 
     def locate(self, x: float, y: float) -> FacadePosition:
         """Floor and unit of an image point; None where it lies clearly off the facade."""

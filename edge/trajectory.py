@@ -97,3 +97,59 @@ def predict(t: np.ndarray, x: np.ndarray, y: np.ndarray, t_next: float, gravity_
     px = np.polyfit(tt, x[k], 1)
     py = np.polyfit(tt, y[k], 2)
     return float(np.polyval(px, s)), float(np.polyval(py, s))
+
+
+@dataclass(frozen=True)
+class Ballistic:
+    release_t: float
+    release: np.ndarray  # (X, Y, Z) facade metres at the release: along, up, out toward the camera
+    velocity: np.ndarray  # at the first observation, m/s
+    rms_px: float  # reprojection residual RMS
+
+
+# What the fit assumes where the track cannot tell: things are let go at the plane the facade was
+# calibrated on (the balcony fronts, give or take an arm), and leave it slowly; a toss out at a
+# few metres a second shows in a long enough track and overrides the second.
+RELEASE_DEPTH_SD_M = 0.2
+APPROACH_SD_MPS = 0.3
+PIXEL_SD = 1.0
+
+
+def fit_ballistic(camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations: int = 4) -> Ballistic | None:
+    """A free fall in three dimensions through image points of a calibrated camera.
+
+    Seen from below, a thing tossed out toward the camera seems on the facade plane to rise and
+    then to fall faster than gravity: its depth changes, and the plane cannot show it. With the
+    3x4 projection P (Facade.camera_matrix) a fall X(s) = X0 + V s - g s^2/2 (up) gives two
+    equations per point, u (p3 . X) = p1 . X and v (p3 . X) = p2 . X, linear in X0 and V; the
+    known g fixes the scale. Depth along the line of sight is what the points tell least, so two
+    priors (in px-equivalent weight) hold the release near the calibrated plane and the speed
+    out of it near zero unless the track insists. Each pass weights the equations by the last
+    pass's depths, turning them into pixel residuals. The release is where the vertical speed
+    was zero, or the first point for a thing still rising there (as FallFit.release)."""
+    t = np.asarray(t, float)
+    xy = np.asarray(xy, float)
+    n = len(t)
+    if n < 4:
+        return None
+    s = t - t[0]
+    drop = np.outer(-G * s * s / 2, [0.0, 1.0, 0.0])
+    depth, s_r = np.ones(n), 0.0
+    w_z, w_v = PIXEL_SD / RELEASE_DEPTH_SD_M, PIXEL_SD / APPROACH_SD_MPS
+    theta = np.zeros(6)
+    for _ in range(iterations):
+        rows = (xy[:, :, None] * camera[2][None, None, :] - camera[None, :2, :]) / depth[:, None, None]  # (n, 2, 4)
+        a = np.concatenate([rows[:, :, :3], rows[:, :, :3] * s[:, None, None]], 2).reshape(-1, 6)
+        b = (-rows[:, :, 3] - np.einsum("nkj,nj->nk", rows[:, :, :3], drop)).reshape(-1)
+        prior = np.array([[0, 0, w_z, 0, 0, w_z * s_r], [0, 0, 0, 0, 0, w_v]])
+        theta = np.linalg.lstsq(np.vstack([a, prior]), np.concatenate([b, [0.0, 0.0]]), rcond=None)[0]
+        pts = theta[:3] + np.outer(s, theta[3:]) + drop
+        depth = np.hstack([pts, np.ones((n, 1))]) @ camera[2]
+        if (depth <= 0).any():
+            return None
+        s_r = min(0.0, theta[4] / G)
+    x0, v = theta[:3], theta[3:]
+    release = x0 + v * s_r + np.array([0.0, -G * s_r * s_r / 2, 0.0])
+    proj = np.hstack([pts, np.ones((n, 1))]) @ camera.T
+    rms = float(np.sqrt(np.mean(np.sum((proj[:, :2] / proj[:, 2:] - xy) ** 2, 1))))
+    return Ballistic(float(t[0] + s_r), release, v, rms)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.scenesim import STOREY_M, Camera, SceneSpec, calibration
+from bench.scenesim import BALCONY_M, STOREY_M, Camera, SceneSpec, calibration
 from edge.facade import Facade
 
 
@@ -79,3 +79,23 @@ def test_facade_width_from_its_corners(hfov: float, tilt: float) -> None:
         assert f.width_metres(STOREY_M, (spec.width, spec.height)) == pytest.approx(true_w, rel=0.01)
     measured = Facade(calib["corners"], calib["floors"], calib["units"], width_m=31.0)
     assert measured.width_metres(STOREY_M, (spec.width, spec.height)) == 31.0
+
+
+@pytest.mark.parametrize("hfov", [60.0, 90.0])
+@pytest.mark.parametrize("tilt", [55.0, 70.0])
+def test_the_camera_of_a_facade_with_a_measured_width(hfov: float, tilt: float) -> None:
+    """The corners and the measured width fix the lens and the camera's pose (Zhang, principal
+    point at the centre): points off the facade plane, where a tossed thing flies, project as
+    the simulator's pinhole camera draws them."""
+    spec = SceneSpec(hfov_deg=hfov, tilt_deg=tilt, distance_m=14.0)
+    cam = Camera(spec)
+    calib = calibration(spec, cam)
+    width = len(spec.units) * spec.unit_width_m
+    p = Facade(calib["corners"], calib["floors"], calib["units"], width_m=width).camera_matrix(
+        STOREY_M, (spec.width, spec.height)
+    )
+    origin = np.array([0.0, (calib["floors"][0] - 1) * STOREY_M, BALCONY_M])  # the calibrated bottom-left
+    for point in ([5.0, 40.0, 3.0], [25.0, 20.0, 0.5], [12.0, 50.0, 6.0]):
+        x, y, _ = cam.project(np.array(point))
+        img = p @ np.append(np.array(point) - origin, 1.0)
+        assert img[:2] / img[2] == pytest.approx([x, y], abs=0.5)

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contract import EventType, Origin, ThrownDetails
 from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, by_sensitivity, register
 from edge.facade import Facade
-from edge.trajectory import FallFit, G, fit_fall, fit_line, predict
+from edge.trajectory import FallFit, G, fit_ballistic, fit_fall, fit_line, predict
 
 LAGS = (2, 4)  # frames; see the module docstring
 MAX_TRACKS = 300
@@ -50,6 +50,10 @@ TERMINAL_SIDEWAYS = 0.3
 NOISE_ROW_STEP = 4  # _noise samples every fourth row of the difference image
 STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
+# Tossed toward the camera, a free fall looks faster than g on the facade plane, never slower:
+# a fall the plane measures below this is braked by drag, which the 3-D fit does not model.
+FREE_FALL_G = 0.85
+DEPTH_FIT_S = 1.6  # s of track the final 3-D release is fitted on (ThrownDetector._final)
 ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
 
 
@@ -297,6 +301,7 @@ class ThrownDetector(Detector):
         self._noise_px = max(1, cv2.countNonZero(self._noise_region))
         self._storey_px = self._storey_rows()
         self._width_m = self.facade.width_metres(config.storey_m, (camera.width, camera.height))
+        self._camera = self.facade.camera_matrix(config.storey_m, (camera.width, camera.height))
         self._history: deque[np.ndarray] = deque(maxlen=max(LAGS) + 1)
         self._tracks: list[Track] = []
         self._lost: deque[Track] = deque(maxlen=64)  # unconfirmed tracks that ended lately
@@ -365,7 +370,7 @@ class ThrownDetector(Detector):
                 if tr.verdict is not None:
                     out.append(self._detection(tr, "end", self._final(tr)))
                     self._reported.append(tr)
-                elif len(tr.t) >= 4:
+                elif len(tr.t) >= 3:  # a parent for what follows (_parent)
                     self._lost.append(tr)
             else:
                 alive.append(tr)
@@ -532,27 +537,39 @@ class ThrownDetector(Detector):
     def _parent(self, t: float, b: Blob) -> Track | None:
         """The track a new one may continue: a small object's track breaks where it crosses
         a window of its own shade, and early in the fall, when it moves less than its own
-        size per frame, differencing sees its trailing edge as well as the object. The
-        nearest track that was last seen within half a second, above or level with the new
-        blob and within reach of a fall, is kept; judging decides whether the two are one
-        object (their joint path must pass every test)."""
+        size per frame, differencing sees its trailing edge as well as the object, or nothing
+        at all: lagged differences of a thing that has hardly moved cancel. That is worst for
+        a toss out toward an upward camera, which on the image rises for up to a second (its
+        approach, seen from below) and stands still at its apparent apex just as it would
+        start to tell its story. The nearest track of at least three points, last seen within
+        half a second, within reach and no more than a storey below the new blob, is kept;
+        judging decides whether the two are one object (their joint path must pass every test)."""
         best, best_d = None, math.inf
         for tr in itertools.chain(self._tracks, self._lost):
             d = math.hypot(b.x - tr.x[-1], b.y - tr.y[-1])
-            if d < best_d and self._continues(tr, t, b.x, b.y):
+            if d < best_d and self._continues(tr, t, b.x, b.y, rise_storeys=1.0, min_points=3):
                 best, best_d = tr, d
         return best
 
-    def _continues(self, older: Track, t: float, x: float, y: float, within_s: float = 0.5) -> bool:
-        """Could a thing first seen at (t, x, y) be `older` going on falling? Seen last within
-        `within_s`, above or level with it, and within reach at its recent speed."""
+    def _continues(
+        self,
+        older: Track,
+        t: float,
+        x: float,
+        y: float,
+        within_s: float = 0.5,
+        rise_storeys: float = 0.1,
+        min_points: int = 4,
+    ) -> bool:
+        """Could a thing first seen at (t, x, y) be `older` going on? Seen last within
+        `within_s`, no more than `rise_storeys` above it, and within reach at its recent speed."""
         gap = t - older.t[-1]
-        if len(older.t) < 4 or not 0 <= gap <= within_s:
+        if len(older.t) < min_points or not 0 <= gap <= within_s:
             return False
         ys = self._storey_at(y)
         speed = math.hypot(older.x[-1] - older.x[-2], older.y[-1] - older.y[-2]) / max(older.t[-1] - older.t[-2], 1e-3)
         d = math.hypot(x - older.x[-1], y - older.y[-1])
-        return y - older.y[-1] >= -0.1 * ys and d <= 1.5 * ys + 2 * speed * gap
+        return y - older.y[-1] >= -rise_storeys * ys and d <= 1.5 * ys + 2 * speed * gap
 
     # physics -------------------------------------------------------------------------------
     def _source_xy(self, tr: Track) -> np.ndarray:
@@ -620,14 +637,19 @@ class ThrownDetector(Detector):
         )
 
     def _confirm(self, tr: Track) -> Detection | None:
-        verdict = self.judge(tr)
-        if isinstance(verdict, str) and tr.parent is not None and len(tr.t) >= 4:
+        # the joined path first: when it passes, its earlier points put the release where the
+        # object was let go, not where its track happened to start
+        verdict: Verdict | str = "no parent"
+        if tr.parent is not None and len(tr.t) >= 4:
             joined = tr.lineage()
             verdict = self.judge(joined)
             if not isinstance(verdict, str):  # one object: the track carries the whole path
                 tr.t, tr.x, tr.y, tr.area, tr.parent = joined.t, joined.x, joined.y, joined.area, None
         if isinstance(verdict, str):
+            verdict = self.judge(tr)
+        if isinstance(verdict, str):
             return None
+        verdict = self._in_depth(np.array(tr.t), self._source_xy(tr), verdict)
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
         # after a gap): one event per object, whichever way the two tracks meet
         storey, storey_m = self._storey_at(tr.y[-1]), self.cfg.storey_m
@@ -650,6 +672,25 @@ class ThrownDetector(Detector):
         tr.key = f"thrown-{tr.id}"
         return self._detection(tr, "new", verdict)
 
+    def _in_depth(self, t: np.ndarray, xy: np.ndarray, verdict: Verdict) -> Verdict:
+        """The release from a fall fitted in three dimensions (edge.trajectory.fit_ballistic),
+        when the facade is calibrated and the fall is a free one that the fit follows to within
+        the pixels the facade-plane fit was allowed. Tossed out toward an upward camera, a thing
+        seems on the facade plane to rise for up to a second and then to fall at 1.3-1.5 g; its
+        release comes out 0.3-1 s late and a storey off. Drag (a bag, an ember at terminal
+        speed) is not in the model: those keep the plane's release."""
+        if not self.calibrated or verdict.kind != "accelerating":
+            return verdict
+        fit = fit_ballistic(self._camera, t, xy)
+        limit = 2.5 + 0.15 * float(np.mean(np.hypot(*np.diff(xy, axis=0).T)))
+        if fit is None or fit.rms_px > limit:
+            return verdict
+        x_m, h_m, _z = fit.release
+        _x_last, h_last = self.facade.to_metres(xy[-1:], self.cfg.storey_m, self._width_m)[0]
+        return replace(
+            verdict, release_t=fit.release_t, release_h=float(h_m), release_x=float(x_m), fallen_m=float(h_m - h_last)
+        )
+
     def _residuals_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray, px_per_m: np.ndarray) -> np.ndarray:
         """Distance of each track point from its fitted fall, in image px at that point.
 
@@ -665,12 +706,17 @@ class ThrownDetector(Detector):
     def _final(self, tr: Track) -> Verdict:
         """The confirmed verdict, with the fall measured to the track's last point.
 
-        The release stays as confirmed. It was fitted on the early fall, where drag is
-        negligible; a refit over the whole path, drag included, lowers the fitted acceleration
-        and so raises the speed at the first point, putting the release too early and too
-        high (1.3-1.9 s early on bench tracks of a brick and a can)."""
+        The facade-plane release stays as confirmed. It was fitted on the early fall, where
+        drag is negligible; a refit over the whole path, drag included, lowers the fitted
+        acceleration and so raises the speed at the first point, putting the release too early
+        and too high (1.3-1.9 s early on bench tracks of a brick and a can). The 3-D release is
+        refitted on the first DEPTH_FIT_S of the track: how fast a tossed thing came out
+        toward the camera shows in its path only over a second or more."""
         v = tr.verdict
         assert v is not None, "only confirmed tracks end with an event"
+        t = np.array(tr.t)
+        early = t <= t[0] + DEPTH_FIT_S
+        v = self._in_depth(t[early], self._source_xy(tr)[early], v)
         _x_m, h_last = self.facade.to_metres(self._source_xy(tr)[-1:], self.cfg.storey_m, self._width_m)[0]
         return replace(v, fallen_m=float(v.release_h - h_last))
 
