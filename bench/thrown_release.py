@@ -22,15 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.scenesim import STOREY_M, Camera, calibration, plan_throws  # noqa: E402
 from bench.scenesim import Facade as SceneFacade  # noqa: E402
 from bench.thrown import scene_spec  # noqa: E402
+from edge.detectors.thrown import ThrownConfig, release_position  # noqa: E402
 from edge.facade import Facade  # noqa: E402
 from edge.trajectory import fit_ballistic, fit_fall  # noqa: E402
 
-HAND_M = 1.2  # ThrownConfig.release_above_floor_m
+HAND_M = ThrownConfig().release_above_floor_m
 
 
 def floor_of(facade: Facade, release_h: float) -> int | None:
-    mid = release_h + STOREY_M / 2 - HAND_M
-    return facade.locate_uv(0.5, 1 - mid / (facade.storeys * STOREY_M)).floor
+    return release_position(facade, 0.5, release_h, STOREY_M, HAND_M).floor
 
 
 def main() -> None:

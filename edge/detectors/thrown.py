@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contract import EventType, Origin, ThrownDetails
 from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, by_sensitivity, register
-from edge.facade import Facade
+from edge.facade import Facade, FacadePosition
 from edge.trajectory import FallFit, G, fit_ballistic, fit_fall, fit_line, predict
 
 LAGS = (2, 4)  # frames; see the module docstring
@@ -50,9 +50,6 @@ TERMINAL_SIDEWAYS = 0.3
 NOISE_ROW_STEP = 4  # _noise samples every fourth row of the difference image
 STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
-# Tossed toward the camera, a free fall looks faster than g on the facade plane, never slower:
-# a fall the plane measures below this is braked by drag, which the 3-D fit does not model.
-FREE_FALL_G = 0.85
 DEPTH_FIT_S = 1.6  # s of track the final 3-D release is fitted on (ThrownDetector._final)
 ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
 
@@ -217,6 +214,25 @@ class Verdict:
     release_x: float  # metres along the facade (at the first point)
     fallen_m: float
     kind: str  # "accelerating" | "terminal"
+
+
+def _wander_limit_px(xy: np.ndarray) -> float:
+    """How far a real object's centroids may sit from its fitted path, in px: a pixel or two of
+    localisation, more for a fast one smeared along its motion."""
+    return 2.5 + 0.15 * float(np.mean(np.hypot(*np.diff(xy, axis=0).T)))
+
+
+def release_position(
+    facade: Facade, u: float, release_h: float, storey_m: float, above_floor_m: float
+) -> FacadePosition:
+    """Floor and unit of a release at facade u and `release_h` metres above the bottom edge.
+
+    Things are let go at hand height, `above_floor_m` up a storey: the floor is the one whose
+    hand height is nearest, so an error of half a storey either way (the fit's, or the parallax
+    of a hand held out beyond the balcony front the calibration lies on) still names it; the
+    storey's own bounds would allow 1.2 m down and 1.8 m up."""
+    mid = release_h + storey_m / 2 - above_floor_m
+    return facade.locate_uv(u, 1.0 - mid / (facade.storeys * storey_m))
 
 
 def together(a: Track, b: Track, within_px: float) -> bool:
@@ -602,7 +618,7 @@ class ThrownDetector(Detector):
         # a chain of noise blobs that happens to fall does not
         resid = self._residuals_px(t, xy, h, self.facade.floor_heights_px(xy) / storey_m)
         rms_px = float(np.sqrt(np.mean(resid * resid)))
-        limit = 2.5 + 0.15 * float(np.mean(np.hypot(*np.diff(xy, axis=0).T)))
+        limit = _wander_limit_px(xy)
         if rms_px > limit:
             return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
         top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
@@ -677,18 +693,21 @@ class ThrownDetector(Detector):
         when the facade is calibrated and the fall is a free one that the fit follows to within
         the pixels the facade-plane fit was allowed. Tossed out toward an upward camera, a thing
         seems on the facade plane to rise for up to a second and then to fall at 1.3-1.5 g; its
-        release comes out 0.3-1 s late and a storey off. Drag (a bag, an ember at terminal
-        speed) is not in the model: those keep the plane's release."""
+        release comes out 0.3-1 s late and a storey off. Drag is not in the model: a fall at
+        terminal speed (an ember) keeps the plane's release, and one that drag slows but that
+        still accelerates (a bag) is fitted as if free, which drag biases."""
         if not self.calibrated or verdict.kind != "accelerating":
             return verdict
         fit = fit_ballistic(self._camera, t, xy)
-        limit = 2.5 + 0.15 * float(np.mean(np.hypot(*np.diff(xy, axis=0).T)))
-        if fit is None or fit.rms_px > limit:
+        if fit is None or fit.rms_px > _wander_limit_px(xy):
             return verdict
         x_m, h_m, _z = fit.release
-        _x_last, h_last = self.facade.to_metres(xy[-1:], self.cfg.storey_m, self._width_m)[0]
         return replace(
-            verdict, release_t=fit.release_t, release_h=float(h_m), release_x=float(x_m), fallen_m=float(h_m - h_last)
+            verdict,
+            release_t=fit.release_t,
+            release_h=float(h_m),
+            release_x=float(x_m),
+            fallen_m=verdict.fallen_m + float(h_m) - verdict.release_h,  # to the same last point
         )
 
     def _residuals_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray, px_per_m: np.ndarray) -> np.ndarray:
@@ -714,10 +733,10 @@ class ThrownDetector(Detector):
         toward the camera shows in its path only over a second or more."""
         v = tr.verdict
         assert v is not None, "only confirmed tracks end with an event"
-        t = np.array(tr.t)
+        t, xy = np.array(tr.t), self._source_xy(tr)
         early = t <= t[0] + DEPTH_FIT_S
-        v = self._in_depth(t[early], self._source_xy(tr)[early], v)
-        _x_m, h_last = self.facade.to_metres(self._source_xy(tr)[-1:], self.cfg.storey_m, self._width_m)[0]
+        v = self._in_depth(t[early], xy[early], v)
+        _x_m, h_last = self.facade.to_metres(xy[-1:], self.cfg.storey_m, self._width_m)[0]
         return replace(v, fallen_m=float(v.release_h - h_last))
 
     def _detection(self, tr: Track, phase: str, verdict: Verdict) -> Detection:
@@ -729,13 +748,7 @@ class ThrownDetector(Detector):
         height_m = self.facade.storeys * self.cfg.storey_m
         rx, ry = self.facade.to_image(u, 1.0 - verdict.release_h / height_m)
         conf = self._confidence(verdict, len(t))
-        # things are let go at hand height, a third of the way up a storey: the floor is the
-        # one whose release height is nearest, so an error of half a storey either way (the
-        # fit's, or the parallax of a hand held out nearer the camera than the balcony front
-        # the calibration lies on) still names it; the storey's own bounds would allow 1.2 m
-        # down and 1.8 m up
-        mid = verdict.release_h + self.cfg.storey_m / 2 - self.cfg.release_above_floor_m
-        where = self.facade.locate_uv(u, 1.0 - mid / height_m)
+        where = release_position(self.facade, u, verdict.release_h, self.cfg.storey_m, self.cfg.release_above_floor_m)
         idx = np.unique(np.linspace(0, len(t) - 1, min(len(t), TRAJECTORY_POINTS)).round().astype(int))
         thrown = ThrownDetails(
             origin=Origin(
