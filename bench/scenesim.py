@@ -388,6 +388,11 @@ def plan_throws(spec: SceneSpec, cam: Camera, facade: Facade, calib: dict, rng: 
                     "night_streak": bool(OBJECTS[name][3] and spec.light == "night"),
                     "fallen_2_storeys_t": round(release_t + int(fell2) * dt, 3) if fell2 else None,
                     "exit_t": round(release_t + exit_i * dt, 3),
+                    # where it is on the image each frame from release until it leaves the view
+                    "image_path": [
+                        [round(float(u), 1), round(float(v), 1)]
+                        for u, v in zip(ex[: exit_i + 1], ey[: exit_i + 1], strict=True)
+                    ],
                 },
             )
         )

@@ -134,7 +134,8 @@ def render_fall(
     terminal_mps: float | None = None,
     release_y: float = 60,
 ) -> list[np.ndarray]:
-    """A 3 px dark object dropped from rest at `release_y` on a flat grey wall, 40 px per storey (3 m);
+    """A 3 px dark object dropped from rest at `release_y` and x = 230 (unit 02, clear of its
+    boundary at 200) on a flat grey wall, 40 px per storey (3 m);
     not drawn in the `hidden` frames, and from frame `faint_from` on only 4 grey levels
     darker than the wall (under the frame threshold of 6, as motion blur makes it). With
     `terminal_mps`, quadratic drag: h = v_t^2 / g * ln cosh(g s / v_t)."""
@@ -150,9 +151,9 @@ def render_fall(
                 fallen = terminal_mps**2 / G * np.log(np.cosh(G * s / terminal_mps))
             y = release_y + fallen * px_per_m
             faint = faint_from is not None and k >= faint_from
-            cv2.circle(img, (200, round(y)), 2, 166 if faint else 40, -1)
+            cv2.circle(img, (230, round(y)), 2, 166 if faint else 40, -1)
         if distractors:  # swinging laundry beside the path, and flicker
-            cv2.rectangle(img, (180 + round(8 * np.sin(k / 3)), 300), (190 + round(8 * np.sin(k / 3)), 330), 90, -1)
+            cv2.rectangle(img, (210 + round(8 * np.sin(k / 3)), 300), (220 + round(8 * np.sin(k / 3)), 330), 90, -1)
             if rng.random() < 0.3:
                 cv2.circle(img, (int(rng.integers(20, 380)), int(rng.integers(20, 700))), 2, 60, -1)
         frames.append(img)

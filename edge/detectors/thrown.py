@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contract import EventType, Origin, ThrownDetails
 from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, by_sensitivity, register
 from edge.facade import Facade, FacadePosition
+from edge.shake import Stabiliser, tolerant_difference
 from edge.trajectory import FallFit, G, fit_ballistic, fit_fall, fit_line, predict
 
 LAGS = (2, 4)  # frames; see the module docstring
@@ -52,6 +53,8 @@ STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
 DEPTH_FIT_S = 1.6  # s of track the final 3-D release is fitted on (ThrownDetector._final)
 ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
+SHAKE_MIN_PX = 0.5  # a camera that moves less than this between frames is not shaking
+SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
 
 
 class ThrownExpert(BaseModel):
@@ -205,6 +208,15 @@ class Track:
             getattr(out, name).extend(getattr(self, name))
         return out
 
+    def without(self, drop: tuple[int, ...]) -> Track:
+        """This track without the points at the indices `drop`."""
+        keep = [i for i in range(len(self.t)) if i not in drop]
+        out = Track(self.id, key=self.key, verdict=self.verdict, parent=self.parent)
+        for name in ("t", "x", "y", "area"):
+            values = getattr(self, name)
+            setattr(out, name, [values[i] for i in keep])
+        return out
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -214,6 +226,7 @@ class Verdict:
     release_x: float  # metres along the facade (at the first point)
     fallen_m: float
     kind: str  # "accelerating" | "terminal"
+    strays: tuple[int, ...] = ()  # indices of track points judging left out (ThrownDetector.judge)
 
 
 def _wander_limit_px(xy: np.ndarray) -> float:
@@ -326,6 +339,8 @@ class ThrownDetector(Detector):
         self._rain = 0.0  # running count of rain-like streaks per frame
         self._diff: np.ndarray | None = None  # this frame's foreground difference, crop px
         self._thresh = 0.0  # and the threshold it was cut at
+        self._steady: Stabiliser | None = None  # while the camera shakes (_start_steadying)
+        self._sway: deque[np.ndarray] = deque(maxlen=round(SHAKE_QUIET_S * camera.fps))  # its recent offsets
 
     @property
     def frame_request(self) -> FrameRequest:
@@ -364,10 +379,14 @@ class ThrownDetector(Detector):
     def process(self, frame: Frame) -> list[Detection]:
         x0, y0, w, h = self._crop
         crop = frame.image[y0 : y0 + h, x0 : x0 + w]
+        if self._steady is not None:
+            crop = self._steadied(crop)
         self._history.append(crop.copy())
         if len(self._history) <= max(LAGS):
             return []
         blobs = self._blobs(crop)
+        if blobs is None and self._steady is None and self._start_steadying():
+            blobs = self._blobs(self._history[-1])
         out: list[Detection] = []
         if blobs is None:
             for tr in self._tracks:
@@ -400,8 +419,9 @@ class ThrownDetector(Detector):
 
     def _blobs(self, crop: np.ndarray) -> list[Blob] | None:
         """Foreground blobs of this frame, or None when the frame is a global change."""
-        d1 = cv2.absdiff(crop, self._history[-1 - LAGS[0]])
-        d2 = cv2.absdiff(crop, self._history[-1 - LAGS[1]])
+        diff = cv2.absdiff if self._steady is None else tolerant_difference
+        d1 = diff(crop, self._history[-1 - LAGS[0]])
+        d2 = diff(crop, self._history[-1 - LAGS[1]])
         noise = self._noise(d1)
         thresh = max(self.cfg.expert.min_threshold, self.th.sigma * noise)
         self._diff, self._thresh = cv2.min(d1, d2), thresh
@@ -432,6 +452,31 @@ class ThrownDetector(Detector):
             blobs.append(Blob(float(x), float(y), float(area), int(bw), int(bh)))
         self._rain = 0.9 * self._rain + 0.1 * streaks
         return blobs
+
+    def _start_steadying(self) -> bool:
+        """After a global change: is it the camera moving? Then shift the frames held back onto
+        the newest and keep doing so for every frame while it moves (edge.shake). An exposure
+        jump or a rain burst does not move the facade and stays a skipped frame."""
+        steady = Stabiliser(self._history[-1])
+        offsets = [steady.offset(img) for img in self._history]
+        if max(float(np.hypot(*o)) for o in offsets) < SHAKE_MIN_PX:
+            return False
+        for i, (img, o) in enumerate(zip(list(self._history), offsets, strict=True)):
+            self._history[i] = steady.steady(img, o)
+        self._steady = steady
+        self._sway.clear()
+        return True
+
+    def _steadied(self, crop: np.ndarray) -> np.ndarray:
+        """This frame shifted onto the reference; steadying stops once the camera has held
+        still (to SHAKE_MIN_PX) for SHAKE_QUIET_S."""
+        assert self._steady is not None
+        offset = self._steady.offset(crop)
+        self._sway.append(offset)
+        steadied = self._steady.steady(crop, offset)
+        if len(self._sway) == self._sway.maxlen and np.ptp(np.array(self._sway), axis=0).max() < SHAKE_MIN_PX:
+            self._steady = None
+        return steadied
 
     def _noise(self, d1: np.ndarray) -> float:
         """Standard deviation of frame-to-frame noise, from the pixels that changed at all.
@@ -472,9 +517,15 @@ class ThrownDetector(Detector):
                 gate = 0.12 * ys + 0.25 * step + 3
             gate *= 1 + 0.5 * tr.misses
             aims.append((px, py, gate))
+            # a thing in free fall does not slow down: once a track is falling faster each
+            # step, a blob that would halve its fall speed is something else (noise, a window
+            # edge) standing where the object, too faint this frame, was expected
+            min_vy = 0.5 * (tr.y[-1] - tr.y[-2]) / (tr.t[-1] - tr.t[-2]) if self._falling(tr) else -math.inf
             for bi, b in enumerate(blobs):
                 dx, dy = b.x - px, b.y - py
                 if n == 1 and dy < -0.25 * gate:  # one point: it may only fall or drift
+                    continue
+                if (b.y - tr.y[-1]) / (t - tr.t[-1]) < min_vy:
                     continue
                 d = math.hypot(dx, dy)
                 if d <= gate:
@@ -591,8 +642,9 @@ class ThrownDetector(Detector):
     def _source_xy(self, tr: Track) -> np.ndarray:
         return np.stack([tr.x, tr.y], 1) / self.scale
 
-    def judge(self, tr: Track) -> Verdict | str:
-        """Is this track a thrown object? The verdict, or why not (for installers tuning a camera)."""
+    def judge(self, tr: Track, trim: bool = True) -> Verdict | str:
+        """Is this track a thrown object? The verdict, or why not (for installers tuning a camera).
+        With `trim`, a track that passes once a few stray points are left out is a throw."""
         n = len(tr.t)
         if n < self.th.min_points:
             return f"{n} points, need {self.th.min_points}"
@@ -620,6 +672,13 @@ class ThrownDetector(Detector):
         rms_px = float(np.sqrt(np.mean(resid * resid)))
         limit = _wander_limit_px(xy)
         if rms_px > limit:
+            # a faint object's track may have taken a noise blob or two where the object was
+            # not seen; a few points far off a path the rest follow are left out, not the track
+            strays = tuple(int(i) for i in np.flatnonzero(resid > 3 * limit))
+            if trim and 0 < len(strays) <= max(1, n // 10):
+                kept = self.judge(tr.without(strays), trim=False)
+                if not isinstance(kept, str):
+                    return replace(kept, strays=strays)
             return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
         top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
         down = (np.diff(h[top:]) < 0).mean() if n - top > 2 else 0.0
@@ -665,6 +724,9 @@ class ThrownDetector(Detector):
             verdict = self.judge(tr)
         if isinstance(verdict, str):
             return None
+        if verdict.strays:
+            kept = tr.without(verdict.strays)
+            tr.t, tr.x, tr.y, tr.area = kept.t, kept.x, kept.y, kept.area
         verdict = self._in_depth(np.array(tr.t), self._source_xy(tr), verdict)
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
         # after a gap): one event per object, whichever way the two tracks meet

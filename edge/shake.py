@@ -1,0 +1,68 @@
+"""Camera shake: measure how far each frame has moved and move it back.
+
+A camera on a pole or a balcony bracket sways in wind by a pixel or three, a few times a
+second. Frame differencing then lights up every window edge of the facade, the frame is
+judged a global change and nothing is tracked for as long as the wind blows. The facade
+itself is the best reference there is: a large, rigid, textured plane. Its translation
+between frames comes from phase correlation (cv2.phaseCorrelate) at half resolution, about a
+millisecond a frame at 720p, and each frame is shifted back onto a reference frame.
+
+Sway of a camera aimed at a facade is nearly a pure translation of the image (a rotation of
+a few hundredths of a degree moves every pixel by about the same amount). What translation
+leaves, the interpolation of two frames at different sub-pixel phases, is a fraction of a
+pixel at sharp edges; `tolerant_difference` absorbs it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MIN_RESPONSE = 0.15  # phase correlation peak below this: the view itself changed (lights, exposure)
+DILATE = np.ones((3, 3), np.uint8)
+
+
+class Stabiliser:
+    """Offsets of frames against a reference frame, and frames shifted back onto it."""
+
+    def __init__(self, reference: np.ndarray) -> None:
+        h, w = reference.shape[:2]
+        self.shape = (w, h)
+        self._small_size = (max(16, w // 2), max(16, h // 2))
+        self._window = cv2.createHanningWindow(self._small_size, cv2.CV_32F)
+        self._ref = self._small(reference)
+        self._ref_offset = np.zeros(2)
+        self.last = np.zeros(2)
+
+    def _small(self, img: np.ndarray) -> np.ndarray:
+        return cv2.resize(img, self._small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    def offset(self, img: np.ndarray) -> np.ndarray:
+        """Where this frame's content sits relative to the reference's, in px (x, y).
+
+        When the correlation peak is weak the view changed (an exposure jump, the IR switch):
+        this frame becomes the reference, taken to sit where the last one did."""
+        small = self._small(img)
+        (dx, dy), response = cv2.phaseCorrelate(self._ref, small, self._window)
+        if response < MIN_RESPONSE:
+            self._ref, self._ref_offset = small, self.last.copy()
+            return self.last.copy()
+        scale = self.shape[0] / self._small_size[0], self.shape[1] / self._small_size[1]
+        self.last = self._ref_offset + (dx * scale[0], dy * scale[1])
+        return self.last.copy()
+
+    def steady(self, img: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """The frame shifted back by its offset onto the reference."""
+        m = np.float32([[1, 0, -offset[0]], [0, 1, -offset[1]]])
+        return cv2.warpAffine(img, m, self.shape, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def tolerant_difference(img: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """How far each pixel of img lies outside the range of `other` in its 3x3 neighbourhood.
+
+    A plain difference of two frames registered to a fraction of a pixel still lights up
+    every sharp edge; against the neighbourhood's range, an edge that moved less than a pixel
+    is no change, while a thing that was not there at all is."""
+    above = cv2.subtract(img, cv2.dilate(other, DILATE))
+    below = cv2.subtract(cv2.erode(other, DILATE), img)
+    return cv2.max(above, below)
