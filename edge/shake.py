@@ -4,8 +4,9 @@ A camera on a pole or a balcony bracket sways in wind by a pixel or three, a few
 second. Frame differencing then lights up every window edge of the facade, the frame is
 judged a global change and nothing is tracked for as long as the wind blows. The facade
 itself is the best reference there is: a large, rigid, textured plane. Its translation
-between frames comes from phase correlation (cv2.phaseCorrelate) at half resolution, about a
-millisecond a frame at 720p, and each frame is shifted back onto a reference frame.
+between frames comes from phase correlation (cv2.phaseCorrelate) on a central window at half
+resolution, about a millisecond a frame whatever the camera's resolution, and each frame is
+shifted back onto a reference frame.
 
 Sway of a camera aimed at a facade is nearly a pure translation of the image (a rotation of
 a few hundredths of a degree moves every pixel by about the same amount). What translation
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 
 MIN_RESPONSE = 0.15  # phase correlation peak below this: the view itself changed (lights, exposure)
+WINDOW_PX = 640  # the shift is measured on the central window of at most this many px a side
 DILATE = np.ones((3, 3), np.uint8)
 
 
@@ -28,14 +30,18 @@ class Stabiliser:
     def __init__(self, reference: np.ndarray) -> None:
         h, w = reference.shape[:2]
         self.shape = (w, h)
-        self._small_size = (max(16, w // 2), max(16, h // 2))
+        # a translation shows as well in a central window as in the whole frame, at a cost
+        # that does not grow with the camera's resolution
+        ww, wh = min(w, WINDOW_PX), min(h, WINDOW_PX)
+        self._box = (slice((h - wh) // 2, (h + wh) // 2), slice((w - ww) // 2, (w + ww) // 2))
+        self._small_size = (max(16, ww // 2), max(16, wh // 2))
         self._window = cv2.createHanningWindow(self._small_size, cv2.CV_32F)
         self._ref = self._small(reference)
         self._ref_offset = np.zeros(2)
         self.last = np.zeros(2)
 
     def _small(self, img: np.ndarray) -> np.ndarray:
-        return cv2.resize(img, self._small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        return cv2.resize(img[self._box], self._small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
     def offset(self, img: np.ndarray) -> np.ndarray:
         """Where this frame's content sits relative to the reference's, in px (x, y).
@@ -47,8 +53,8 @@ class Stabiliser:
         if response < MIN_RESPONSE:
             self._ref, self._ref_offset = small, self.last.copy()
             return self.last.copy()
-        scale = self.shape[0] / self._small_size[0], self.shape[1] / self._small_size[1]
-        self.last = self._ref_offset + (dx * scale[0], dy * scale[1])
+        box_w, box_h = self._box[1].stop - self._box[1].start, self._box[0].stop - self._box[0].start
+        self.last = self._ref_offset + (dx * box_w / self._small_size[0], dy * box_h / self._small_size[1])
         return self.last.copy()
 
     def steady(self, img: np.ndarray, offset: np.ndarray) -> np.ndarray:

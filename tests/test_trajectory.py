@@ -18,6 +18,7 @@ from edge.detectors.thrown import (
     ThrownDetector,
     Track,
     closed_components,
+    components,
     together,
 )
 from edge.facade import Facade
@@ -315,3 +316,15 @@ def test_tiled_labelling_finds_exactly_the_whole_frame_components() -> None:
             cv2.morphologyEx(fg, cv2.MORPH_CLOSE, CLOSE_KERNEL), connectivity=8
         )
         assert canonical(*closed_components(fg)) == canonical(stats[1:], cents[1:]), trial
+
+
+def test_components_are_what_opencv_counts() -> None:
+    """The detector's own component statistics (from the non-zero pixels) equal OpenCV's."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        h, w = (int(v) for v in rng.integers(1, 120, 2))
+        mask = ((rng.random((h, w)) < rng.uniform(0, 0.3)) * 255).astype(np.uint8)
+        _n, _labels, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        mine, my_cents = components(mask)
+        assert (mine == stats[1:]).all()
+        assert np.allclose(my_cents, cents[1:])

@@ -261,6 +261,32 @@ def together(a: Track, b: Track, within_px: float) -> bool:
     return int(close.sum()) >= 2 or (bool(close[-1]) and a.t[-1] == b.t[-1])
 
 
+def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components (8-connected) of a sparse binary mask: stats rows (x, y, w, h, area)
+    and centroids, in label order, as cv2.connectedComponentsWithStats gives them without its
+    background row.
+
+    OpenCV computes those statistics in a pass over every pixel (14 ms for a 1080p mask in
+    OpenCV 5, fifteen times its labelling); a foreground mask is mostly empty, so they come
+    from its non-zero pixels instead."""
+    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    if n <= 1:
+        return np.empty((0, 5), np.int32), np.empty((0, 2))
+    pts = cv2.findNonZero(mask).reshape(-1, 2).astype(np.int64)
+    lab = labels[pts[:, 1], pts[:, 0]]
+    order = np.argsort(lab, kind="stable")
+    x, y = pts[order, 0], pts[order, 1]
+    lab = lab[order]
+    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+    area = np.diff(np.r_[starts, len(lab)])
+    x0, y0 = np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts)
+    w = np.maximum.reduceat(x, starts) - x0 + 1
+    h = np.maximum.reduceat(y, starts) - y0 + 1
+    stats = np.stack([x0, y0, w, h, area], 1).astype(np.int32)
+    cents = np.stack([np.add.reduceat(x, starts) / area, np.add.reduceat(y, starts) / area], 1)
+    return stats, cents
+
+
 def closed_components(fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Connected components (stats rows x, y, w, h, area; centroids) of a foreground mask
     after a 5x5 closing, which joins the fragments of one thing (a blurred insect breaks into
@@ -282,10 +308,7 @@ def closed_components(fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     grid[ty, tx] = 1
     groups, group_of = cv2.connectedComponents(grid, connectivity=8)
     if groups - 1 > 16 or int(grid.sum()) > grid.size // 8:
-        _n, _labels, stats, cents = cv2.connectedComponentsWithStats(
-            cv2.morphologyEx(fg, cv2.MORPH_CLOSE, CLOSE_KERNEL), connectivity=8
-        )
-        return stats[1:], cents[1:]
+        return components(cv2.morphologyEx(fg, cv2.MORPH_CLOSE, CLOSE_KERNEL))
     all_stats, all_cents = [], []
     for g in range(1, groups):
         mine = cv2.dilate((group_of == g).astype(np.uint8), np.ones((3, 3), np.uint8))  # + a margin tile
@@ -294,10 +317,8 @@ def closed_components(fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x1, y1 = min(w, (int(gx.max()) + 1) * TILE), min(h, (int(gy.max()) + 1) * TILE)
         keep = np.kron(mine[gy.min() : gy.max() + 1, gx.min() : gx.max() + 1], np.ones((TILE, TILE), np.uint8))
         part = fg[y0:y1, x0:x1] & keep[: y1 - y0, : x1 - x0] * 255
-        _n, _labels, stats, cents = cv2.connectedComponentsWithStats(
-            cv2.morphologyEx(part, cv2.MORPH_CLOSE, CLOSE_KERNEL), connectivity=8
-        )
-        stats, cents = stats[1:].copy(), cents[1:] + (x0, y0)
+        stats, cents = components(cv2.morphologyEx(part, cv2.MORPH_CLOSE, CLOSE_KERNEL))
+        cents = cents + (x0, y0)
         stats[:, 0] += x0
         stats[:, 1] += y0
         all_stats.append(stats)
@@ -581,16 +602,16 @@ class ThrownDetector(Detector):
         win = self._diff[wy0:wy1, wx0:wx1] & self._region[wy0:wy1, wx0:wx1]
         low = max(self.cfg.expert.min_threshold / 2, self._thresh / 2)
         mask = cv2.threshold(win, low, 255, cv2.THRESH_BINARY)[1]
-        n, _labels, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        if n <= 1:
+        stats, cents = components(mask)
+        if not len(stats):
             return None
-        d = np.hypot(cents[1:, 0] - (cx - wx0), cents[1:, 1] - (cy - wy0))
-        left, top, bw, bh = stats[1:, 0], stats[1:, 1], stats[1:, 2], stats[1:, 3]
+        d = np.hypot(cents[:, 0] - (cx - wx0), cents[:, 1] - (cy - wy0))
+        left, top, bw, bh = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
         for b in blobs:  # components holding a blob of this frame are taken
             bx, by = b.x - x0 - wx0, b.y - y0 - wy0
             d[(left - 2 <= bx) & (bx <= left + bw + 2) & (top - 2 <= by) & (by <= top + bh + 2)] = np.inf
-        k = int(np.argmin(d)) + 1
-        if d[k - 1] > gate or stats[k, cv2.CC_STAT_AREA] < self.th.min_area:
+        k = int(np.argmin(d))
+        if d[k] > gate or stats[k, cv2.CC_STAT_AREA] < self.th.min_area:
             return None
         bx, by = cents[k]
         return Blob(
