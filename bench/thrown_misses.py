@@ -65,18 +65,8 @@ def on_path(tr: Track, throw: dict, fps: float, scale: float) -> int:
     return int((d <= NEAR_PX).sum())
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("condition", choices=CONDITIONS)
-    ap.add_argument("scene", type=int, help="scene index within the condition (0-based)")
-    ap.add_argument("--scenes", type=int, default=4, help="scenes per condition in the benchmark run")
-    ap.add_argument("--seed", type=int, default=1000)
-    ap.add_argument("--size", default="1280x720")
-    ap.add_argument("--seconds", type=float, default=36.0)
-    ap.add_argument("--throws", type=int, default=6)
-    ap.add_argument("--all", action="store_true", help="list tracks for every throw, not only the failures")
-    ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench-misses")
-    args = ap.parse_args()
+def bench_scene(args: argparse.Namespace) -> Path:
+    """The site.yaml of a scene of `make bench-thrown`, rendered unless it already is."""
     width, height = (int(v) for v in args.size.split("x"))
     seed = args.seed + CONDITIONS.index(args.condition) * args.scenes + args.scene
     spec = replace(
@@ -85,9 +75,31 @@ def main() -> None:
     name = f"{args.condition}-{args.scene}-{seed}-{args.size}"
     if not (args.out / f"{name}.mp4").exists():
         render(spec, args.out, name)
-    truth = json.loads((args.out / f"{name}.truth.json").read_text())
+    return args.out / f"{name}.yaml"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("condition", nargs="?", choices=CONDITIONS)
+    ap.add_argument("scene", nargs="?", type=int, default=0, help="scene index within the condition (0-based)")
+    ap.add_argument("--site", type=Path, help="a scene already rendered: its site.yaml (the truth beside it)")
+    ap.add_argument("--scenes", type=int, default=4, help="scenes per condition in the benchmark run")
+    ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--size", default="1280x720")
+    ap.add_argument("--seconds", type=float, default=36.0)
+    ap.add_argument("--throws", type=int, default=6)
+    ap.add_argument("--all", action="store_true", help="list tracks for every throw, not only the failures")
+    ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench-misses")
+    args = ap.parse_args()
+    if args.site is not None:
+        site = args.site
+    elif args.condition is not None:
+        site = bench_scene(args)
+    else:
+        ap.error("name a condition and scene, or --site")
+    truth = json.loads(site.with_suffix(".truth.json").read_text())
     detectors, tracks = record_tracks()
-    cfg = load_config(args.out / f"{name}.yaml").cameras[0]
+    cfg = load_config(site).cameras[0]
     events = [e for e in analyze_file(cfg, cfg.source).events if e["type"] == "thrown_object"]
     matches, false = match(truth, events)
     det, fps = detectors[0], float(truth["spec"]["fps"])

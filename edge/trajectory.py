@@ -82,10 +82,7 @@ def predict(t: np.ndarray, x: np.ndarray, y: np.ndarray, t_next: float, gravity_
 
     Two points: constant velocity plus the gravity prior `gravity_px` (px/s^2 at that point).
     More: x linear and y quadratic over the last 10 points, so a fast late fall is followed by
-    its own acceleration, not an IoU overlap that a small fast object never has. From six
-    points x is quadratic too: a fall seen from below drifts away from the image centre
-    faster as it nears the camera (perspective), 4 px a frame behind a straight line late in
-    the fall of a thing dropped toward the edge of the view."""
+    its own acceleration, not an IoU overlap that a small fast object never has."""
     n = len(t)
     if n == 1:
         return float(x[-1]), float(y[-1])
@@ -97,7 +94,7 @@ def predict(t: np.ndarray, x: np.ndarray, y: np.ndarray, t_next: float, gravity_
     k = slice(-10, None)
     tt = t[k] - t[k][-1]
     s = t_next - t[k][-1]
-    px = np.polyfit(tt, x[k], 2 if n >= 6 else 1)
+    px = np.polyfit(tt, x[k], 1)
     py = np.polyfit(tt, y[k], 2)
     return float(np.polyval(px, s)), float(np.polyval(py, s))
 

@@ -208,15 +208,6 @@ class Track:
             getattr(out, name).extend(getattr(self, name))
         return out
 
-    def without(self, drop: tuple[int, ...]) -> Track:
-        """This track without the points at the indices `drop`."""
-        keep = [i for i in range(len(self.t)) if i not in drop]
-        out = Track(self.id, key=self.key, verdict=self.verdict, parent=self.parent)
-        for name in ("t", "x", "y", "area"):
-            values = getattr(self, name)
-            setattr(out, name, [values[i] for i in keep])
-        return out
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -226,7 +217,6 @@ class Verdict:
     release_x: float  # metres along the facade (at the first point)
     fallen_m: float
     kind: str  # "accelerating" | "terminal"
-    strays: tuple[int, ...] = ()  # indices of track points judging left out (ThrownDetector.judge)
 
 
 def _wander_limit_px(xy: np.ndarray) -> float:
@@ -315,7 +305,8 @@ def closed_components(fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gy, gx = np.nonzero(mine)
         x0, y0 = int(gx.min()) * TILE, int(gy.min()) * TILE
         x1, y1 = min(w, (int(gx.max()) + 1) * TILE), min(h, (int(gy.max()) + 1) * TILE)
-        keep = np.kron(mine[gy.min() : gy.max() + 1, gx.min() : gx.max() + 1], np.ones((TILE, TILE), np.uint8))
+        cells = mine[gy.min() : gy.max() + 1, gx.min() : gx.max() + 1]
+        keep = cv2.resize(cells, None, fx=TILE, fy=TILE, interpolation=cv2.INTER_NEAREST)
         part = fg[y0:y1, x0:x1] & keep[: y1 - y0, : x1 - x0] * 255
         stats, cents = components(cv2.morphologyEx(part, cv2.MORPH_CLOSE, CLOSE_KERNEL))
         cents = cents + (x0, y0)
@@ -538,15 +529,9 @@ class ThrownDetector(Detector):
                 gate = 0.12 * ys + 0.25 * step + 3
             gate *= 1 + 0.5 * tr.misses
             aims.append((px, py, gate))
-            # a thing in free fall does not slow down: once a track is falling faster each
-            # step, a blob that would halve its fall speed is something else (noise, a window
-            # edge) standing where the object, too faint this frame, was expected
-            min_vy = 0.5 * (tr.y[-1] - tr.y[-2]) / (tr.t[-1] - tr.t[-2]) if self._falling(tr) else -math.inf
             for bi, b in enumerate(blobs):
                 dx, dy = b.x - px, b.y - py
                 if n == 1 and dy < -0.25 * gate:  # one point: it may only fall or drift
-                    continue
-                if (b.y - tr.y[-1]) / (t - tr.t[-1]) < min_vy:
                     continue
                 d = math.hypot(dx, dy)
                 if d <= gate:
@@ -663,9 +648,8 @@ class ThrownDetector(Detector):
     def _source_xy(self, tr: Track) -> np.ndarray:
         return np.stack([tr.x, tr.y], 1) / self.scale
 
-    def judge(self, tr: Track, trim: bool = True) -> Verdict | str:
-        """Is this track a thrown object? The verdict, or why not (for installers tuning a camera).
-        With `trim`, a track that passes once a few stray points are left out is a throw."""
+    def judge(self, tr: Track) -> Verdict | str:
+        """Is this track a thrown object? The verdict, or why not (for installers tuning a camera)."""
         n = len(tr.t)
         if n < self.th.min_points:
             return f"{n} points, need {self.th.min_points}"
@@ -693,13 +677,6 @@ class ThrownDetector(Detector):
         rms_px = float(np.sqrt(np.mean(resid * resid)))
         limit = _wander_limit_px(xy)
         if rms_px > limit:
-            # a faint object's track may have taken a noise blob or two where the object was
-            # not seen; a few points far off a path the rest follow are left out, not the track
-            strays = tuple(int(i) for i in np.flatnonzero(resid > 3 * limit))
-            if trim and 0 < len(strays) <= max(1, n // 10):
-                kept = self.judge(tr.without(strays), trim=False)
-                if not isinstance(kept, str):
-                    return replace(kept, strays=strays)
             return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
         top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
         down = (np.diff(h[top:]) < 0).mean() if n - top > 2 else 0.0
@@ -745,9 +722,6 @@ class ThrownDetector(Detector):
             verdict = self.judge(tr)
         if isinstance(verdict, str):
             return None
-        if verdict.strays:
-            kept = tr.without(verdict.strays)
-            tr.t, tr.x, tr.y, tr.area = kept.t, kept.x, kept.y, kept.area
         verdict = self._in_depth(np.array(tr.t), self._source_xy(tr), verdict)
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
         # after a gap): one event per object, whichever way the two tracks meet
