@@ -36,9 +36,18 @@ class Stabiliser:
         self._box = (slice((h - wh) // 2, (h + wh) // 2), slice((w - ww) // 2, (w + ww) // 2))
         self._small_size = (max(16, ww // 2), max(16, wh // 2))
         self._window = cv2.createHanningWindow(self._small_size, cv2.CV_32F)
-        self._ref = self._small(reference)
+        self._refer_to(self._small(reference))
         self._ref_offset = np.zeros(2)
         self.last = np.zeros(2)
+
+    def _refer_to(self, small: np.ndarray) -> None:
+        """Measure from this (half-size) frame on. OpenCV's sub-pixel peak, a weighted centroid
+        (opencv/opencv#9158), can sit half a pixel off on a facade of regular rows of windows,
+        even for the reference correlated with itself: as large as the sway to be measured.
+        The bias is the same for every frame of one view, so the reference's own is taken out."""
+        self._ref = small
+        (bx, by), _response = _correlate(small, small, self._window)
+        self._bias = np.array([bx, by])
 
     def _small(self, img: np.ndarray) -> np.ndarray:
         return cv2.resize(img[self._box], self._small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -49,10 +58,12 @@ class Stabiliser:
         When the correlation peak is weak the view changed (an exposure jump, the IR switch):
         this frame becomes the reference, taken to sit where the last one did."""
         small = self._small(img)
-        (dx, dy), response = cv2.phaseCorrelate(self._ref, small, self._window)
+        (dx, dy), response = _correlate(self._ref, small, self._window)
         if response < MIN_RESPONSE:
-            self._ref, self._ref_offset = small, self.last.copy()
+            self._refer_to(small)
+            self._ref_offset = self.last.copy()
             return self.last.copy()
+        dx, dy = dx - self._bias[0], dy - self._bias[1]
         box_w, box_h = self._box[1].stop - self._box[1].start, self._box[0].stop - self._box[0].start
         self.last = self._ref_offset + (dx * box_w / self._small_size[0], dy * box_h / self._small_size[1])
         return self.last.copy()
@@ -61,6 +72,12 @@ class Stabiliser:
         """The frame shifted back by its offset onto the reference."""
         m = np.float32([[1, 0, -offset[0]], [0, 1, -offset[1]]])
         return cv2.warpAffine(img, m, self.shape, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _correlate(a: np.ndarray, b: np.ndarray, window: np.ndarray) -> tuple[tuple[float, float], float]:
+    """cv2.phaseCorrelate on copies: OpenCV 5 multiplies the window into its float32 inputs in
+    place, which would fade the reference a little more with every frame measured."""
+    return cv2.phaseCorrelate(a.copy(), b.copy(), window)
 
 
 def tolerant_difference(img: np.ndarray, other: np.ndarray) -> np.ndarray:

@@ -44,3 +44,23 @@ def test_a_frame_shifted_back_differs_only_where_something_new_is() -> None:
     changed = np.argwhere(tolerant > 30)
     assert len(changed) > 0
     assert np.abs(changed - (190, 290)).max() <= 5  # only the object remains
+
+
+def test_the_reference_itself_has_not_moved() -> None:
+    """A facade of regular rows correlated with itself: OpenCV can put the peak half a pixel
+    off; the reference (or a repeated frame) has moved by nothing."""
+    img = np.full((222, 320), 170, np.uint8)
+    for y in range(10, 210, 24):
+        img[y : y + 12] = 70
+    steady = Stabiliser(img)
+    assert steady.offset(img.copy()) == pytest.approx([0.0, 0.0])
+
+
+def test_measuring_leaves_the_reference_as_it_was() -> None:
+    """A camera swaying for minutes is measured against one reference: measuring must not wear
+    it (OpenCV 5's phaseCorrelate writes its window into its inputs)."""
+    ref = facade(np.random.default_rng(4))
+    steady = Stabiliser(ref)
+    for k in range(30):
+        steady.offset(shifted(ref, 0.1 * k % 2, 0.0))
+    assert steady.offset(shifted(ref, 1.5, -1.0)) == pytest.approx([1.5, -1.0], abs=0.25)
