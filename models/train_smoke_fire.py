@@ -17,7 +17,9 @@ Data, all from ../shared/data (licences in the model card) or generated here:
   dusk, night), the no-fire photos and the hillside clip;
 - none: crops of the same backgrounds and of the no-fire photos (sunsets, lamps, rooms,
   streets), plus the confusers the detector must not alarm on: haze, red and orange cloth,
-  lamps and lit windows, sun glare off glass.
+  lamps and lit windows, sun glare off glass; and tiles of simulated facades where a confuser
+  moved (swinging laundry and quilts, headlights, trees, clouds, birds), as the detector,
+  which only shows the model tiles that moved, would cut them.
 A quarter of the photos (by seeded shuffle) and facades from other seeds are held out;
 the metrics printed at the end are on those. The fire clips in ../shared/data/fire-video are
 never used for training: the video benchmark judges on them.
@@ -223,6 +225,52 @@ def confuser_tile(bg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return tile
 
 
+MOVERS = ("laundry", "headlights", "tree", "clouds", "bird")
+
+
+def mover_tiles(seeds: range, n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Tiles of simulated facades where a confuser moved (bench.scenesim: laundry and quilts
+    swinging, headlights sweeping, trees, clouds, birds), by day, dusk and night: the tiles the
+    detector shows the model, because something moved in them. At night under IR a swinging
+    quilt is a grey, soft-edged shape that moves, which the model without these called smoke."""
+    scenes = []
+    for seed in seeds:
+        light = ("day", "dusk", "night")[seed % 3]
+        spec = scenesim.SceneSpec(seed=seed, light=light, seconds=60, confusers=MOVERS)
+        frng = np.random.default_rng(seed)
+        cam, facade = scenesim.Camera(spec), scenesim.Facade(spec, frng)
+        background = scenesim.static_background(spec, cam, facade, frng)
+        movers, _ = scenesim.make_confusers(spec, cam, facade, frng)
+        scenes.append((spec, background, movers))
+    out: list[np.ndarray] = []
+    tries = 0
+    while len(out) < n and tries < 20 * n:
+        tries += 1
+        spec, background, movers = scenes[int(rng.integers(len(scenes)))]
+        kind = MOVERS[int(rng.integers(len(MOVERS)))]  # each kind as often: clouds change most pixels
+        mine = [m for m in movers if m.kind == kind]
+        if not mine:
+            continue
+        t = float(rng.uniform(0, spec.seconds))
+        alone = background.copy()
+        mine[int(rng.integers(len(mine)))].draw(alone, t)
+        ys, xs = np.nonzero(np.abs(alone.astype(np.int16) - background).max(2) >= 12)
+        if len(xs) < 30:
+            continue
+        img = background.copy()
+        for m in movers:
+            m.draw(img, t)
+        k = int(rng.integers(len(xs)))
+        side = int(rng.uniform(48, 200))
+        h, w = img.shape[:2]
+        x0 = int(np.clip(xs[k] - rng.integers(side // 4, 3 * side // 4 + 1), 0, w - side))
+        y0 = int(np.clip(ys[k] - rng.integers(side // 4, 3 * side // 4 + 1), 0, h - side))
+        noise = rng.normal(0, spec.noise * scenesim.LIGHT[spec.light][3], (side, side, 3))
+        tile = np.clip(img[y0 : y0 + side, x0 : x0 + side] + noise, 0, 255).astype(np.uint8)
+        out.append(cv2.resize(tile, (SIZE, SIZE), interpolation=cv2.INTER_AREA))
+    return out
+
+
 def build(
     photos: dict[str, list[Path]], seeds: range, n: int, rng: np.random.Generator, views: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -232,7 +280,12 @@ def build(
     labels: list[int] = []
     # whole photos letterboxed appear in both classes, so grey bars say nothing about fire
     whole = [v for p in photos["normal"] for v in whole_views(read(p), views, rng, fire=False)]
-    none = whole + [crop(pick(), rng) for _ in range(n)] + [confuser_tile(pick(), rng) for _ in range(n // 3)]
+    none = (
+        whole
+        + [crop(pick(), rng) for _ in range(n)]
+        + [confuser_tile(pick(), rng) for _ in range(n // 3)]
+        + mover_tiles(seeds, n // 3, rng)
+    )
     smoke = [smoke_tile(pick(), rng) for _ in range(n)]
     patches = flame_patches(photos["fire"])
     fire = fire_tiles(photos["fire"], n // 2, rng, views) + [
@@ -417,7 +470,7 @@ Written by `models/train_smoke_fire.py` (`make train-smoke-fire`), seed {seed}. 
 | cair/Fire-Detection-Image-Dataset (`../shared/data/fire-images`), 91 fire + 422 no-fire photos | MIT, (c) 2017 Jivitesh Sharma | fire: crops with flame-coloured pixels, whole photos letterboxed, flames cut out by colour and pasted small into scenes; none: crops and whole no-fire photos |
 | pyronear/synthetic-dataset `test_smoke.mp4` (`smoke_on_black.mp4`) | Apache-2.0 | smoke: the plume composited (density from brightness) at random time, size, width, density and grey level |
 | pyronear/synthetic-dataset `test_bg.mp4` (`hillside_background.mp4`) | Apache-2.0 | backgrounds |
-| bench/scenesim.py facades (day, dusk, night; seeds 1000-1059) | this project | backgrounds; haze, red and orange cloth, lamps, sun glare as `none` |
+| bench/scenesim.py facades (day, dusk, night; seeds 1000-1059) | this project | backgrounds; haze, red and orange cloth, lamps, sun glare as `none`; tiles where a simulated confuser moved (laundry and quilts, headlights, trees, clouds, birds) as `none` |
 
 A quarter of the photos of each class (seeded shuffle, `bench.smokesim.photo_split`) and the facades of
 seeds 2000-2014 are held out. `../shared/data/fire-video` is never used for training: the video benchmark

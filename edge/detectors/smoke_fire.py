@@ -234,6 +234,11 @@ class SmokeFireDetector(Detector):
             h = e.hysteresis if alarming else 1.0
             cue = self._cue(cls, img, chroma, moved | changed, flicker)
             votes = (scores[cls] >= self.thr[cls] * h) & cue
+            if cls == "smoke":
+                # smoke billows and drifts: a tile that did not move since the last sample (a
+                # window lit a while ago, held in the reference scene because it is watched)
+                # casts no smoke vote, whatever it looks like
+                votes &= moving
             track.push(votes, scores[cls])
             out.extend(self._decide(track, frame.t, changed, h))
         self._adapt(grey, chroma)
