@@ -38,7 +38,7 @@ class Stabiliser:
         self._window = cv2.createHanningWindow(self._small_size, cv2.CV_32F)
         self._refer_to(self._small(reference))
         self._ref_offset = np.zeros(2)
-        self.last = np.zeros(2)
+        self._last = np.zeros(2)
 
     def _refer_to(self, small: np.ndarray) -> None:
         """Measure from this (half-size) frame on. OpenCV's sub-pixel peak, a weighted centroid
@@ -61,12 +61,12 @@ class Stabiliser:
         (dx, dy), response = _correlate(self._ref, small, self._window)
         if response < MIN_RESPONSE:
             self._refer_to(small)
-            self._ref_offset = self.last.copy()
-            return self.last.copy()
+            self._ref_offset = self._last.copy()
+            return self._last.copy()
         dx, dy = dx - self._bias[0], dy - self._bias[1]
         box_w, box_h = self._box[1].stop - self._box[1].start, self._box[0].stop - self._box[0].start
-        self.last = self._ref_offset + (dx * box_w / self._small_size[0], dy * box_h / self._small_size[1])
-        return self.last.copy()
+        self._last = self._ref_offset + (dx * box_w / self._small_size[0], dy * box_h / self._small_size[1])
+        return self._last.copy()
 
     def steady(self, img: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """The frame shifted back by its offset onto the reference."""

@@ -9,7 +9,8 @@ Classical and CPU-first, after the pipelines that work in the field (FIELD_NOTES
 2. Blobs from connected components, kept if their size fits an object at that height of
    the facade (an insect at the lens is far too big). A frame with too many blobs or too
    much changed area is a global change (rain burst, shake, exposure or IR switch) and is
-   not used for tracking.
+   not used for tracking; when it is the camera swaying, frames are shifted back onto a
+   reference from then on and differenced with a pixel's tolerance (edge.shake).
 3. Tracks by distance to a gravity-aware prediction (x linear, y quadratic), never IoU: a
    small object late in its fall moves many times its own size per frame.
 4. A track is a throw only when, in facade metres, it falls with an acceleration in the
