@@ -1,13 +1,18 @@
-"""The smoke colour cue on hand-made tiles: a grey veil is smoke-like whatever it covers;
-sun glare and clothing, which also change a tile, are not."""
+"""The smoke cues on hand-made frames: a grey veil is smoke-like whatever it covers; sun glare
+and clothing, which also change a tile, are not; and what does not move is not smoke."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import numpy as np
 import pytest
+from test_onnx_model import constant_model
 
-from edge.detectors.base import CameraContext
+from edge.detectors.base import CameraContext, Frame
 from edge.detectors.smoke_fire import SmokeFireConfig, SmokeFireDetector, _chroma
+from edge.onnx_model import ModelConfig
 
 SKY = (210, 160, 110)  # BGR: blue sky or blue glass
 WALL = (150, 150, 150)
@@ -40,3 +45,29 @@ def test_a_grey_veil_passes_the_smoke_cue(scene: tuple[int, int, int], alpha: fl
 )
 def test_coloured_changes_over_blue_sky_fail_the_smoke_cue(cover: tuple[int, int, int], why: str) -> None:
     assert not cue_over(SKY, cover, 0.85), why
+
+
+def test_windows_lit_one_after_another_are_not_smoke(tmp_path: Path) -> None:
+    """At night the windows of a row light up one after another: grey patches that appear,
+    then hold still, and a lit area that grows. Even with a model that calls that row smoke in
+    every sample, it is not smoke: smoke moves. (A tile with a vote is watched and held out of
+    the reference scene, so a lit window would stay "changed" and keep voting for good.)"""
+    # a YOLOv8-layout model that always boxes the row (640 x 360 letterboxed into 64 x 64)
+    cols = np.zeros((1, 5, 20), np.float32)
+    cols[0, :, 0] = [315 / 10, 160 / 10 + 14, 240 / 10, 60 / 10, 0.9]
+    model = constant_model(tmp_path / "always_smoke.onnx", cols, names="{0: 'Smoke'}")
+    cfg = SmokeFireConfig(model=ModelConfig(path=str(model)))
+    det = SmokeFireDetector(cfg, CameraContext("cam", 640, 360, 25.0, None, None))
+    rng = np.random.default_rng(0)
+    found = []
+    for sample in range(60):  # 30 s at 2 Hz, each sample a pair of frames 1/25 s apart
+        for k in range(2):
+            img = np.full((360, 640, 3), 60, np.uint8)
+            for window in range(4):
+                if sample >= 6 + 6 * window:
+                    x = 200 + 60 * window
+                    img[130:190, x : x + 50] = 120  # a lit window, grey under IR
+            img = np.clip(img + rng.normal(0, 1.5, img.shape), 0, 255).astype(np.uint8)
+            index = sample * 12 + k
+            found += det.process(Frame(index, index / 25.0, datetime.now(UTC), img, 1.0))
+    assert [d for d in found if d.type.value == "smoke"] == []
