@@ -70,6 +70,16 @@ def scene_spec(condition: str, seed: int, seconds: float, throws: int, confusers
     )
 
 
+def throw_scene(condition: str, k: int, args: argparse.Namespace) -> tuple[str, SceneSpec]:
+    """Name and spec of scene k of a condition: its seed is fixed by the condition's place in
+    CONDITIONS, so a run of some conditions (or bench/thrown_misses.py) renders the same
+    scenes as the full run."""
+    width, height = (int(v) for v in args.size.split("x"))
+    seed = args.seed + CONDITIONS.index(condition) * args.scenes + k
+    spec = scene_spec(condition, seed, args.seconds, args.throws, THROW_CONFUSERS)
+    return f"{condition}-{k}", replace(spec, width=width, height=height)
+
+
 def size_bin(throw: dict) -> str:
     if throw["night_streak"]:
         return "night streak"
@@ -236,15 +246,12 @@ def main() -> None:
     args = ap.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     jobs = []
-    seed = args.seed
     for cond in args.conditions.split(","):
         for k in range(args.scenes):
-            spec = replace(
-                scene_spec(cond, seed, args.seconds, args.throws, THROW_CONFUSERS), width=width, height=height
-            )
-            jobs.append((cond, spec, f"{cond}-{k}", args.out))
-            seed += 1
+            name, spec = throw_scene(cond, k, args)
+            jobs.append((cond, spec, name, args.out))
     fa_jobs = []
+    seed = args.seed + len(CONDITIONS) * args.scenes  # confuser-only scenes after every throw scene
     for light in ("day", "dusk", "night"):
         for weather in ("clear", "rain"):
             spec = replace(

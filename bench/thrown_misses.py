@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scenesim import render  # noqa: E402
-from bench.thrown import CONDITIONS, THROW_CONFUSERS, match, scene_spec, size_bin  # noqa: E402
+from bench.thrown import CONDITIONS, match, size_bin, throw_scene  # noqa: E402
 from edge.analyze import analyze_file  # noqa: E402
 from edge.config import load_config  # noqa: E402
 from edge.detectors.thrown import ThrownDetector, Track  # noqa: E402
@@ -67,12 +66,8 @@ def on_path(tr: Track, throw: dict, fps: float, scale: float) -> int:
 
 def bench_scene(args: argparse.Namespace) -> Path:
     """The site.yaml of a scene of `make bench-thrown`, rendered unless it already is."""
-    width, height = (int(v) for v in args.size.split("x"))
-    seed = args.seed + CONDITIONS.index(args.condition) * args.scenes + args.scene
-    spec = replace(
-        scene_spec(args.condition, seed, args.seconds, args.throws, THROW_CONFUSERS), width=width, height=height
-    )
-    name = f"{args.condition}-{args.scene}-{seed}-{args.size}"
+    name, spec = throw_scene(args.condition, args.scene, args)
+    name = f"{name}-{spec.seed}-{args.size}"
     if not (args.out / f"{name}.mp4").exists():
         render(spec, args.out, name)
     return args.out / f"{name}.yaml"
