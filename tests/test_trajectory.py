@@ -269,6 +269,48 @@ def test_the_terminal_speed_rule_wants_a_straight_fall(sideways: float, thrown: 
         assert verdict.kind == "terminal"
 
 
+@pytest.mark.parametrize(
+    ("speed", "flutter_m", "thrown"),
+    [(6.0, 0.0, True), (6.0, 0.3, False), (3.8, 0.0, False)],
+)
+def test_the_terminal_speed_rule_is_for_butts_not_paper(speed: float, flutter_m: float, thrown: bool) -> None:
+    """A butt at its ~6 m/s terminal speed falls straight and counts. Paper flutters from side to
+    side about its line of fall, and drifting out in front of the facade it looks faster than
+    its 1-2.5 m/s, but not as fast as a butt: neither counts."""
+    facade = Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"], width_m=30.0)
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, facade, None))
+    px_per_m = 40 / 3
+    track = Track(1)
+    for k in range(50):
+        s = k / FPS
+        x = 100.0 + flutter_m * px_per_m * np.sin(2 * np.pi * 0.8 * s)
+        track.add(s, Blob(x, 100.0 + speed * px_per_m * s, 6.0, 2, 3))
+    verdict = det.judge(track)
+    assert isinstance(verdict, str) != thrown, verdict
+    if thrown:
+        assert verdict.kind == "terminal"
+
+
+def test_a_blob_a_little_wider_than_its_object_is_kept_an_insect_is_not() -> None:
+    """Near the top of a far facade a storey is 21 px (7 px/m): a flower pot at the top of a toss
+    toward the camera hardly moves and its difference is a ring of 9-11 px, wider than the pot;
+    it must stay a blob. An insect at the lens, 40 px across, does not."""
+    facade = Facade([[0, 0], [640, 0], [640, 420], [0, 420]], (1, 20), ["01", "02"], width_m=40.0)
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 640, 480, FPS, facade, None))
+    rng = np.random.default_rng(3)
+    base = np.full((480, 640), 150, np.uint8)
+    out = []
+    for k in range(6):
+        img = np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8)
+        if k == 5:
+            cv2.circle(img, (200, 60), 5, 40, -1)  # 11 px across
+            cv2.circle(img, (450, 200), 20, 40, -1)  # 41 px across
+        out = det.process(Frame(k, k / FPS, datetime.now(UTC), img, 1.0))
+    assert out == []
+    widths = sorted(round(tr.x[-1]) for tr in det._tracks)
+    assert widths == [200], widths
+
+
 def test_a_straight_drop_under_a_steep_camera_is_not_sideways_drift() -> None:
     """At 78 degrees up, the facade's verticals splay outwards from the top of the image, so
     an object dropped at the side moves sideways in the image as much as it falls; along

@@ -49,6 +49,13 @@ TILE = 64  # px; closed_components labels only the tiles where something changed
 # straight. A bird gliding down keeps its forward speed; this is the most sideways speed,
 # as a share of the fall speed, that the terminal rule accepts.
 TERMINAL_SIDEWAYS = 0.3
+# ...and about that straight line a falling butt or ember wanders no more than this (metres,
+# plus a pixel of localisation); paper and leaves flutter from side to side as they drift.
+TERMINAL_FLUTTER_M = 0.1
+# A blob's box is bigger than the object in it: the 5x5 closing joins fragments up to 4 px
+# apart, compression smears each edge by a pixel or two, and an object that hardly moves
+# between the lagged frames (at the top of a toss toward the camera) leaves a ring.
+BLOB_SLACK_PX = 7
 NOISE_ROW_STEP = 4  # _noise samples every fourth row of the difference image
 STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
@@ -80,9 +87,10 @@ class ThrownExpert(BaseModel):
         None, description="Downward acceleration accepted, as multiples of g (sens. 5: [0.3, 1.8])."
     )
     terminal_speed_mps: float | None = Field(
-        3.5,
+        4.5,
         gt=0,
-        description="A straight fall at least this fast (m/s) counts without visible acceleration (cigarette butts); null turns the rule off.",
+        description="A straight fall at least this fast (m/s) counts without visible acceleration (cigarette butts, ~6 m/s); "
+        "paper and leaves (1-2.5 m/s) drifting out in front of the facade look up to 1.8x faster. Null turns the rule off.",
     )
     max_blobs: int = Field(
         64, ge=1, description="More blobs than this in a frame is a global change; the frame is skipped."
@@ -458,7 +466,7 @@ class ThrownDetector(Detector):
         for (_bx, _by, bw, bh, area), (cx, cy) in zip(stats[keep], cents[keep], strict=True):
             x, y = cx + x0, cy + y0
             px_per_m = self._storey_at(y) / self.cfg.storey_m
-            if bw > max_m * px_per_m + 3 or bh > (max_m + STREAK_M) * px_per_m + 3:
+            if bw > max_m * px_per_m + BLOB_SLACK_PX or bh > (max_m + STREAK_M) * px_per_m + BLOB_SLACK_PX:
                 continue
             if bh >= 3 * bw and bh >= 4:
                 streaks += 1
@@ -702,6 +710,7 @@ class ThrownDetector(Detector):
             and n >= self.th.min_points + 4
             and fit.rms < 0.1 * storey_m
             and abs(x_speed) <= TERMINAL_SIDEWAYS * fit.speed_mean
+            and x_rms <= TERMINAL_FLUTTER_M + self.cfg.storey_m / self._storey_at(float(np.mean(tr.y)))
         ):
             return Verdict(fit, release_t, release_h, float(x_m[0]), fallen, "terminal")
         return (
