@@ -65,6 +65,14 @@ def test_confusers_raise_nothing(tmp_path: Path) -> None:
     assert events_of(cfg) == []
 
 
+def test_fog_settled_over_swinging_laundry_is_no_smoke(tmp_path: Path) -> None:
+    """Once fog has rolled in, the view differs from the scene learnt before it and the
+    laundry keeps the tiles moving, all grey; but that difference hardly churns, as a
+    plume's does."""
+    _, cfg = scene(tmp_path, "fog", seed=6003, seconds=50, smoke=False, confusers=("fog", "laundry"))
+    assert events_of(cfg) == []
+
+
 def flame_boxes(xml: Path) -> list[list[float]]:
     """Every annotated flame box (x y w h) of the FURG clip, as [x1, y1, x2, y2]."""
     nums = re.findall(r"<_>\s*(\d+) (\d+) (\d+) (\d+)</_>", xml.read_text())

@@ -44,6 +44,8 @@ CLASSES = ("smoke", "fire")
 SMOKE_REACH = 2
 # A pair of frames whose mean step (grey levels) is below this is one frame repeated.
 REPEAT_STEP = 0.02
+# A smoke vote needs the tile's difference from the scene to churn this much (_churn).
+MIN_CHURN = 0.1
 
 
 def class_of(name: str) -> str | None:
@@ -228,7 +230,8 @@ class SmokeFireDetector(Detector):
         motion = self._per_tile(moved)
         moving = motion >= e.min_motion_share
         assert self.background is not None
-        changed = np.abs(grey.astype(np.float32) - self.background) >= 2 * e.motion_threshold
+        apart = np.abs(grey.astype(np.float32) - self.background)
+        changed = apart >= 2 * e.motion_threshold
         if moved.mean() > e.global_motion_share or changed.mean() > e.global_motion_share:
             # a sudden change everywhere (exposure or IR switch, shake) or a slow one (fog rolling
             # in): no votes either way; the reference scene catches up meanwhile
@@ -247,8 +250,9 @@ class SmokeFireDetector(Detector):
             if cls == "smoke":
                 # smoke billows and drifts: a tile that did not move since the last sample (a
                 # window lit a while ago, held in the reference scene because it is watched)
-                # casts no smoke vote, whatever it looks like
-                votes &= moving
+                # casts no smoke vote, whatever it looks like; nor does one whose difference
+                # from the scene hardly churns (fog settled over a swinging shirt)
+                votes &= moving & (self._churn(cv2.absdiff(grey, prev), apart, changed) >= MIN_CHURN)
             else:
                 # flickering flame colour is fire where the model sees something burning
                 # (smoke or fire: it takes a close-up fuel bed for smoke) or where smoke
@@ -285,6 +289,15 @@ class SmokeFireDetector(Detector):
         active = np.sum(recent, axis=0) / n > e.persist_share * (e.hysteresis if smoke.key is not None else 1.0)
         mean = np.where(active, np.mean(list(smoke.scores)[-n:], axis=0), 0).astype(np.float32)
         return cv2.dilate(mean, np.ones((2 * SMOKE_REACH + 1,) * 2, np.uint8))
+
+    def _churn(self, step: np.ndarray, apart: np.ndarray, changed: np.ndarray) -> np.ndarray:
+        """Per tile, how much the pixels that differ from the scene changed since the last
+        sample, as a share of how much they differ. Smoke is a turbulent veil: on the
+        composites of the real plume and on house6 it changes between samples by 0.2-1.0 of
+        its difference from the scene. Fog that settled after the reference scene was learnt,
+        or any slow change of light, differs from the scene but hardly moves (0.01-0.02)."""
+        moved = self._tile_sum(np.where(changed, step, 0))
+        return moved / np.maximum(self._tile_sum(np.where(changed, apart, 0)), 1e-3)
 
     def _tile_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of `values` over each tile (rows x cols), from one integral image."""
