@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from test_onnx_model import constant_model
 
 from edge.detectors.base import CameraContext, Frame
-from edge.detectors.smoke_fire import SmokeFireConfig, SmokeFireDetector, _chroma
+from edge.detectors.smoke_fire import SmokeFireConfig, SmokeFireDetector, _chroma, _flame
 from edge.onnx_model import ModelConfig
 
 SKY = (210, 160, 110)  # BGR: blue sky or blue glass
@@ -27,7 +28,7 @@ def cue_over(scene_bgr: tuple[int, int, int], cover_bgr: tuple[int, int, int], a
     changed[100:220, 200:360] = True
     img[changed] = np.round(alpha * np.array(cover_bgr) + (1 - alpha) * scene[changed]).astype(np.uint8)
     det.bg_chroma = _chroma(scene)
-    return bool(det._cue("smoke", img, _chroma(img), changed, None).any())
+    return bool(det._cue("smoke", _flame(img), _chroma(img), changed, None).any())
 
 
 @pytest.mark.parametrize("scene", [SKY, WALL])
@@ -45,6 +46,31 @@ def test_a_grey_veil_passes_the_smoke_cue(scene: tuple[int, int, int], alpha: fl
 )
 def test_coloured_changes_over_blue_sky_fail_the_smoke_cue(cover: tuple[int, int, int], why: str) -> None:
     assert not cue_over(SKY, cover, 0.85), why
+
+
+def fire_cue_between(a: np.ndarray, b: np.ndarray) -> bool:
+    """Does the second of two frames 1/fps apart pass the fire cue (colour, change, flicker)?"""
+    det = SmokeFireDetector(SmokeFireConfig(), CameraContext("cam", 640, 360, 25.0, None, None))
+    grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in (a, b)]
+    flicker = det._flicker(grey[0], _flame(a), grey[1], _flame(b))
+    changed = cv2.absdiff(grey[0], grey[1]) > 0
+    return bool(det._cue("fire", _flame(b), _chroma(b), changed, flicker).any())
+
+
+def test_a_red_towel_swinging_on_a_rail_does_not_flicker_like_flames() -> None:
+    """Moved by a pixel in 40 ms, a towel changes at its edges only; flames change inside."""
+    wall = np.full((360, 640, 3), (200, 200, 200), np.uint8)  # a light facade: the towel is darker
+    towel = [wall.copy(), wall.copy()]
+    for k, f in enumerate(towel):
+        f[200:208, 300 + k : 312 + k] = (20, 120, 245)  # orange, 12 x 8 px
+    assert not fire_cue_between(*towel)
+    rng = np.random.default_rng(0)
+    flames = [wall.copy(), wall.copy()]
+    for f in flames:  # the same place, its inside brighter or dimmer from frame to frame
+        f[200:208, 300:312] = np.stack(
+            [np.full((8, 12), 40), rng.integers(110, 200, (8, 12)), rng.integers(235, 256, (8, 12))], -1
+        )
+    assert fire_cue_between(*flames)
 
 
 def test_windows_lit_one_after_another_are_not_smoke(tmp_path: Path) -> None:
