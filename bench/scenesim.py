@@ -364,6 +364,8 @@ def plan_throws(spec: SceneSpec, cam: Camera, facade: Facade, calib: dict, rng: 
         seen = int(np.argmax(visible)) if visible.any() else 0
         gone = ~visible[seen + 1 :]
         exit_i = seen + 1 + int(np.argmax(gone)) if gone.any() else len(path) - 1
+        # thrown up past the top edge, it may come back into view: its last frame in view
+        last_i = int(np.flatnonzero(visible)[-1]) if visible.any() else exit_i
         throws.append(
             Throw(
                 i,
@@ -388,10 +390,12 @@ def plan_throws(spec: SceneSpec, cam: Camera, facade: Facade, calib: dict, rng: 
                     "night_streak": bool(OBJECTS[name][3] and spec.light == "night"),
                     "fallen_2_storeys_t": round(release_t + int(fell2) * dt, 3) if fell2 else None,
                     "exit_t": round(release_t + exit_i * dt, 3),
+                    "last_seen_t": round(release_t + max(exit_i, last_i) * dt, 3),
                     # where it is on the image each frame from release until it leaves the view
+                    # for the last time (off the image in between, if it went above the top)
                     "image_path": [
                         [round(float(u), 1), round(float(v), 1)]
-                        for u, v in zip(ex[: exit_i + 1], ey[: exit_i + 1], strict=True)
+                        for u, v in zip(ex[: max(exit_i, last_i) + 1], ey[: max(exit_i, last_i) + 1], strict=True)
                     ],
                 },
             )

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scenesim import render  # noqa: E402
-from bench.thrown import CONDITIONS, match, size_bin, throw_scene  # noqa: E402
+from bench.thrown import CONDITIONS, match, points_on_path, size_bin, throw_scene  # noqa: E402
 from edge.analyze import analyze_file  # noqa: E402
 from edge.config import load_config  # noqa: E402
 from edge.detectors.thrown import ThrownDetector, Track  # noqa: E402
@@ -52,16 +52,8 @@ def record_tracks() -> tuple[list[ThrownDetector], dict[int, Track]]:
 
 def on_path(tr: Track, throw: dict, fps: float, scale: float) -> int:
     """How many of the track's points (analysis px, `scale` of the source) lie within NEAR_PX
-    of the throw at the same instant."""
-    path = np.array(throw["image_path"])
-    s = (np.array(tr.t) - throw["release_t"]) * fps
-    inside = (s >= 0) & (s <= len(path) - 1)
-    if not inside.any():
-        return 0
-    idx = np.arange(len(path))
-    px, py = np.interp(s[inside], idx, path[:, 0]), np.interp(s[inside], idx, path[:, 1])
-    d = np.hypot(np.array(tr.x)[inside] / scale - px, np.array(tr.y)[inside] / scale - py)
-    return int((d <= NEAR_PX).sum())
+    (plus a frame of the object's motion) of the throw at the same instant."""
+    return points_on_path(np.array(tr.t), np.array(tr.x) / scale, np.array(tr.y) / scale, throw, fps, NEAR_PX)
 
 
 def bench_scene(args: argparse.Namespace) -> Path:
