@@ -12,7 +12,7 @@ or an orange towel; its history can (FIELD_NOTES §3). So, at a low rate (defaul
    batch (a classifier scores each tile; a user's YOLO model is run on the whole frame and
    its boxes mark the tiles they cover). One session serves every camera.
 3. Cues: a smoke vote needs the tile's changed pixels to be grey or, in the same hue, greyer
-   than before; a fire vote needs flame-coloured pixels that flicker between two frames
+   than before, and to churn between samples as a turbulent veil does; a fire vote needs flame-coloured pixels that flicker between two frames
    1/fps apart (each sample is such a pair), and the model to see fire, or something
    burning (smoke or fire), or persistent smoke within a tile of it.
 4. Persistence: a tile is active for a class when it voted in more than half of the
@@ -231,7 +231,8 @@ class SmokeFireDetector(Detector):
             self.background, self.bg_chroma = grey.astype(np.float32), chroma
             return []
         e = self.cfg.expert
-        moved = cv2.absdiff(grey, prev) >= e.motion_threshold
+        step = cv2.absdiff(grey, prev)
+        moved = step >= e.motion_threshold
         if self.ignore is not None:
             moved &= ~self.ignore
         motion = self._per_tile(moved)
@@ -259,12 +260,12 @@ class SmokeFireDetector(Detector):
                 # window lit a while ago, held in the reference scene because it is watched)
                 # casts no smoke vote, whatever it looks like; nor does one whose difference
                 # from the scene hardly churns (fog settled over a swinging shirt)
-                votes &= moving & (self._churn(cv2.absdiff(grey, prev), apart, changed) >= MIN_CHURN)
+                votes &= moving & (self._churn(step, apart, changed) >= MIN_CHURN)
             else:
                 # flickering flame colour is fire where the model sees something burning
                 # (smoke or fire: it takes a close-up fuel bed for smoke) or where smoke
-                # persists beside it (flames too small for the model's tile); the larger
-                # of the two scores is the evidence
+                # persists beside it (flames too small for the model's tile); the largest
+                # of those scores is the evidence
                 burning = scores["smoke"] + scores["fire"]
                 beside = self._beside_smoke()
                 votes |= cue & ((burning >= self.thr[cls] * h) | (beside > 0))
