@@ -12,9 +12,10 @@ or an orange towel; its history can (FIELD_NOTES §3). So, at a low rate (defaul
    batch (a classifier scores each tile; a user's YOLO model is run on the whole frame and
    its boxes mark the tiles they cover). One session serves every camera.
 3. Cues: a smoke vote needs the tile's changed pixels to be grey or, in the same hue, greyer
-   than before, and to churn between samples as a turbulent veil does; a fire vote needs flame-coloured pixels that flicker between two frames
-   1/fps apart (each sample is such a pair), and the model to see fire, or something
-   burning (smoke or fire), or persistent smoke within a tile of it.
+   than before, and to churn between samples as a turbulent veil does; a fire vote needs
+   flame-coloured pixels that flicker between two frames 1/fps apart (each sample is such a
+   pair), and the model to see fire, or something burning (smoke or fire), or persistent
+   smoke within a tile of it.
 4. Persistence: a tile is active for a class when it voted in more than half of the
    samples of the sliding window. An alarm needs active tiles and, for smoke, growth: the
    area that differs from the scene before the smoke must not be shrinking. Steam dies
