@@ -97,3 +97,27 @@ def test_windows_lit_one_after_another_are_not_smoke(tmp_path: Path) -> None:
             index = sample * 12 + k
             found += det.process(Frame(index, index / 25.0, datetime.now(UTC), img, 1.0))
     assert [d for d in found if d.type.value == "smoke"] == []
+
+
+def test_a_quilt_swinging_in_front_of_a_lit_window_is_not_smoke(tmp_path: Path) -> None:
+    """A dark quilt on a rail swings in front of a lit window: between two samples it moves a
+    lot, and the model calls it smoke in every sample, but it keeps coming back to where it
+    was a swing ago. Smoke never does (its turbulence does not repeat)."""
+    cols = np.zeros((1, 5, 20), np.float32)
+    cols[0, :, 0] = [315 / 10, 160 / 10 + 14, 240 / 10, 60 / 10, 0.9]
+    model = constant_model(tmp_path / "always_smoke.onnx", cols, names="{0: 'Smoke'}")
+    cfg = SmokeFireConfig(model=ModelConfig(path=str(model)))
+    det = SmokeFireDetector(cfg, CameraContext("cam", 640, 360, 25.0, None, None))
+    rng = np.random.default_rng(0)
+    found = []
+    for sample in range(80):  # 40 s at 2 Hz, each sample a pair of frames 1/25 s apart
+        for k in range(2):
+            index = sample * 12 + k
+            t = index / 25.0
+            img = np.full((360, 640, 3), 60, np.uint8)
+            img[130:190, 260:380] = (120, 200, 230)  # a lit window, warm
+            x = 300 + round(40 * np.sin(2 * np.pi * 0.7 * t))  # the quilt, 0.7 Hz
+            img[120:200, x - 25 : x + 25] = (90, 90, 95)
+            img = np.clip(img + rng.normal(0, 1.5, img.shape), 0, 255).astype(np.uint8)
+            found += det.process(Frame(index, t, datetime.now(UTC), img, 1.0))
+    assert [d for d in found if d.type.value == "smoke"] == []

@@ -12,7 +12,8 @@ or an orange towel; its history can (FIELD_NOTES §3). So, at a low rate (defaul
    batch (a classifier scores each tile; a user's YOLO model is run on the whole frame and
    its boxes mark the tiles they cover). One session serves every camera.
 3. Cues: a smoke vote needs the tile's changed pixels to be grey or, in the same hue, greyer
-   than before, and to churn between samples as a turbulent veil does; a fire vote needs
+   than before, and to churn as a turbulent veil does, never returning to a state it was in
+   a few seconds before (a quilt swinging in front of a lit window does); a fire vote needs
    flame-coloured pixels that flicker between two frames 1/fps apart (each sample is such a
    pair), and the model to see fire, or something burning (smoke or fire), or persistent
    smoke within a tile of it.
@@ -45,7 +46,7 @@ CLASSES = ("smoke", "fire")
 SMOKE_REACH = 2
 # A pair of frames whose mean step (grey levels) is below this is one frame repeated.
 REPEAT_STEP = 0.02
-# A smoke vote needs the tile's difference from the scene to churn this much (_churn).
+# A smoke vote needs the tile to be this far from each of its recent states (_churn).
 MIN_CHURN = 0.1
 
 
@@ -197,7 +198,8 @@ class SmokeFireDetector(Detector):
         self.ignore = None
         if camera.ignore_mask is not None:
             self.ignore = cv2.resize(camera.ignore_mask, self.size, interpolation=cv2.INTER_NEAREST) > 0
-        self.prev: np.ndarray | None = None  # previous sample, grey, blurred
+        # the samples of the smoke window before this one, grey, blurred (newest last)
+        self.recent: deque[np.ndarray] = deque(maxlen=self.tracks["smoke"].window)
         self.pair: tuple[int, np.ndarray] | None = None  # the frame just before this sample: index, grey
         self.background: np.ndarray | None = None  # slow average of the scene, grey
         self.bg_chroma: np.ndarray | None = None  # and of its colour (see _chroma)
@@ -227,10 +229,14 @@ class SmokeFireDetector(Detector):
         if float(cv2.absdiff(grey, pair[1]).mean()) >= REPEAT_STEP:
             flicker = self._flicker(pair[2], pair[3], raw, flame)
         chroma = _chroma(img)
-        prev, self.prev = self.prev, grey
-        if prev is None or prev.shape != grey.shape:
+        if self.recent and self.recent[-1].shape != grey.shape:
+            self.recent.clear()  # the stream changed size: start over
+        recent = list(self.recent)
+        self.recent.append(grey)
+        if not recent:
             self.background, self.bg_chroma = grey.astype(np.float32), chroma
             return []
+        prev = recent[-1]
         e = self.cfg.expert
         step = cv2.absdiff(grey, prev)
         moved = step >= e.motion_threshold
@@ -260,8 +266,9 @@ class SmokeFireDetector(Detector):
                 # smoke billows and drifts: a tile that did not move since the last sample (a
                 # window lit a while ago, held in the reference scene because it is watched)
                 # casts no smoke vote, whatever it looks like; nor does one whose difference
-                # from the scene hardly churns (fog settled over a swinging shirt)
-                votes &= moving & (self._churn(step, apart, changed) >= MIN_CHURN)
+                # from the scene hardly churns (fog settled over a swinging shirt) or that
+                # comes back to a state it was in (a quilt swinging before a lit window)
+                votes &= moving & (self._churn(grey, recent, apart, changed) >= MIN_CHURN)
             else:
                 # flickering flame colour is fire where the model sees something burning
                 # (smoke or fire: it takes a close-up fuel bed for smoke) or where smoke
@@ -299,14 +306,20 @@ class SmokeFireDetector(Detector):
         mean = np.where(active, np.mean(list(smoke.scores)[-n:], axis=0), 0).astype(np.float32)
         return cv2.dilate(mean, np.ones((2 * SMOKE_REACH + 1,) * 2, np.uint8))
 
-    def _churn(self, step: np.ndarray, apart: np.ndarray, changed: np.ndarray) -> np.ndarray:
-        """Per tile, how much the pixels that differ from the scene changed since the last
-        sample, as a share of how much they differ. Smoke is a turbulent veil: on the
-        composites of the real plume and on house6 it changes between samples by 0.2-1.0 of
-        its difference from the scene. Fog that settled after the reference scene was learnt,
-        or any slow change of light, differs from the scene but hardly moves (0.01-0.02)."""
-        moved = self._tile_sum(np.where(changed, step, 0))
-        return moved / np.maximum(self._tile_sum(np.where(changed, apart, 0)), 1e-3)
+    def _churn(self, grey: np.ndarray, recent: list[np.ndarray], apart: np.ndarray, changed: np.ndarray) -> np.ndarray:
+        """Per tile, how far the pixels that differ from the scene are from the nearest of the
+        window's earlier samples, as a share of how much they differ. Smoke is a turbulent
+        veil that never returns to a state it was in: on the composites of the real plume and
+        on house6 it changes between samples by 0.2-1.0 of its difference from the scene. Fog
+        that settled after the reference scene was learnt, or any slow change of light, hardly
+        moves (0.01-0.02); a quilt swinging in front of a lit window moves a lot from one
+        sample to the next but keeps coming back to where it was a swing ago."""
+        where = changed.astype(np.float32)
+        differs = np.maximum(self._tile_sum(apart * where), 1e-3)
+        nearest = np.full(differs.shape, np.inf)
+        for past in recent:
+            nearest = np.minimum(nearest, self._tile_sum(cv2.absdiff(grey, past) * where))
+        return nearest / differs
 
     def _tile_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of `values` over each tile (rows x cols), from one integral image."""
