@@ -226,6 +226,15 @@ class Verdict:
     release_x: float  # metres along the facade (at the first point)
     fallen_m: float
     kind: str  # "accelerating" | "terminal"
+    # the facade-plane release (t, h, x) when the release above is the 3-D fit's
+    plane_release: tuple[float, float, float] | None = None
+
+
+def _released_at(v: Verdict, t: float, h: float, x: float, plane_release: tuple[float, float, float] | None) -> Verdict:
+    """The verdict with another release, its fall measured to the same last point."""
+    return replace(
+        v, release_t=t, release_h=h, release_x=x, fallen_m=v.fallen_m + h - v.release_h, plane_release=plane_release
+    )
 
 
 def _wander_limit_px(xy: np.ndarray) -> float:
@@ -757,8 +766,10 @@ class ThrownDetector(Detector):
 
     def _in_depth(self, t: np.ndarray, xy: np.ndarray, verdict: Verdict) -> Verdict:
         """The release from a fall fitted in three dimensions (edge.trajectory.fit_ballistic),
-        when the facade is calibrated and the fall is a free one that the fit follows to within
-        the pixels the facade-plane fit was allowed. Tossed out toward an upward camera, a thing
+        when the facade is calibrated, the fall is a free one that the fit follows to within
+        the pixels the facade-plane fit was allowed, and the release was not in view on the
+        plane (Ballistic.release_seen: then the plane's release, where its image lies, stands;
+        it is kept in the verdict for a refit to return to). Tossed out toward an upward camera, a thing
         seems on the facade plane to rise for up to a second and then to fall at 1.3-1.5 g; its
         release comes out 0.3-1 s late and a storey off. Drag is not in the model: a fall at
         terminal speed (an ember) keeps the plane's release, and one that drag slows but that
@@ -768,14 +779,14 @@ class ThrownDetector(Detector):
         fit = fit_ballistic(self._camera, t, xy)
         if fit is None or fit.rms_px > _wander_limit_px(xy):
             return verdict
+        if fit.release_seen(float(t[0])):
+            # the release is in view: where its image lies on the facade names the floor
+            if verdict.plane_release is None:
+                return verdict
+            return _released_at(verdict, *verdict.plane_release, plane_release=None)
+        plane = verdict.plane_release or (verdict.release_t, verdict.release_h, verdict.release_x)
         x_m, h_m, _z = fit.release
-        return replace(
-            verdict,
-            release_t=fit.release_t,
-            release_h=float(h_m),
-            release_x=float(x_m),
-            fallen_m=verdict.fallen_m + float(h_m) - verdict.release_h,  # to the same last point
-        )
+        return _released_at(verdict, fit.release_t, float(h_m), float(x_m), plane_release=plane)
 
     def _residuals_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray, px_per_m: np.ndarray) -> np.ndarray:
         """Distance of each track point from its fitted fall, in image px at that point.
