@@ -73,17 +73,22 @@ def test_a_red_towel_swinging_on_a_rail_does_not_flicker_like_flames() -> None:
     assert fire_cue_between(*flames)
 
 
+def always_smoke_detector(tmp_path: Path) -> SmokeFireDetector:
+    """A detector whose model, a YOLOv8 layout, always boxes the same row as smoke (score 0.9;
+    640 x 360 letterboxed into 64 x 64): only the cues and persistence can say no."""
+    cols = np.zeros((1, 5, 20), np.float32)
+    cols[0, :, 0] = [315 / 10, 160 / 10 + 14, 240 / 10, 60 / 10, 0.9]
+    model = constant_model(tmp_path / "always_smoke.onnx", cols, names="{0: 'Smoke'}")
+    cfg = SmokeFireConfig(model=ModelConfig(path=str(model)))
+    return SmokeFireDetector(cfg, CameraContext("cam", 640, 360, 25.0, None, None))
+
+
 def test_windows_lit_one_after_another_are_not_smoke(tmp_path: Path) -> None:
     """At night the windows of a row light up one after another: grey patches that appear,
     then hold still, and a lit area that grows. Even with a model that calls that row smoke in
     every sample, it is not smoke: smoke moves. (A tile with a vote is watched and held out of
     the reference scene, so a lit window would stay "changed" and keep voting for good.)"""
-    # a YOLOv8-layout model that always boxes the row (640 x 360 letterboxed into 64 x 64)
-    cols = np.zeros((1, 5, 20), np.float32)
-    cols[0, :, 0] = [315 / 10, 160 / 10 + 14, 240 / 10, 60 / 10, 0.9]
-    model = constant_model(tmp_path / "always_smoke.onnx", cols, names="{0: 'Smoke'}")
-    cfg = SmokeFireConfig(model=ModelConfig(path=str(model)))
-    det = SmokeFireDetector(cfg, CameraContext("cam", 640, 360, 25.0, None, None))
+    det = always_smoke_detector(tmp_path)
     rng = np.random.default_rng(0)
     found = []
     for sample in range(60):  # 30 s at 2 Hz, each sample a pair of frames 1/25 s apart
@@ -103,11 +108,7 @@ def test_a_quilt_swinging_in_front_of_a_lit_window_is_not_smoke(tmp_path: Path) 
     """A dark quilt on a rail swings in front of a lit window: between two samples it moves a
     lot, and the model calls it smoke in every sample, but it keeps coming back to where it
     was a swing ago. Smoke never does (its turbulence does not repeat)."""
-    cols = np.zeros((1, 5, 20), np.float32)
-    cols[0, :, 0] = [315 / 10, 160 / 10 + 14, 240 / 10, 60 / 10, 0.9]
-    model = constant_model(tmp_path / "always_smoke.onnx", cols, names="{0: 'Smoke'}")
-    cfg = SmokeFireConfig(model=ModelConfig(path=str(model)))
-    det = SmokeFireDetector(cfg, CameraContext("cam", 640, 360, 25.0, None, None))
+    det = always_smoke_detector(tmp_path)
     rng = np.random.default_rng(0)
     found = []
     for sample in range(80):  # 40 s at 2 Hz, each sample a pair of frames 1/25 s apart
