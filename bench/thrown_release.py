@@ -4,8 +4,9 @@ Throws are drawn as in `make bench-thrown` (bench.thrown.scene_spec: each scene 
 camera and building), their true paths projected through the scene's camera with centroid
 noise, and first seen some time after release, as lagged differencing first sees a slow
 object. Each track is fitted both ways (edge.trajectory) and the floor named by the hand-height
-rule of the detector; "chosen" is what the detector reports (the plane's release where the 3-D
-fit puts the release in view, Ballistic.release_seen, the 3-D one elsewhere). This isolates the fit from detection: `make bench-thrown` measures both.
+rule of the detector; "chosen" is what the detector reports: the plane's release where the
+3-D fit puts the release in view and on the plane (Ballistic.release_seen), the 3-D one
+elsewhere. This isolates the fit from detection: `make bench-thrown` measures both.
 
     python bench/thrown_release.py --scenes 100 --first 0.3,1.0 --seconds 1.6
 """
