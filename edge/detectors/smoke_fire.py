@@ -200,7 +200,8 @@ class SmokeFireDetector(Detector):
             self.ignore = cv2.resize(camera.ignore_mask, self.size, interpolation=cv2.INTER_NEAREST) > 0
         # the samples of the smoke window before this one, grey, blurred (newest last)
         self.recent: deque[np.ndarray] = deque(maxlen=self.tracks["smoke"].window)
-        self.pair: tuple[int, np.ndarray] | None = None  # the frame just before this sample: index, grey
+        # the frame just before this sample: index, grey blurred and raw, flame mask (_flame)
+        self.pair: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.background: np.ndarray | None = None  # slow average of the scene, grey
         self.bg_chroma: np.ndarray | None = None  # and of its colour (see _chroma)
         self.seq = 0
