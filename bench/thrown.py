@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -90,14 +90,21 @@ def size_bin(throw: dict) -> str:
     return "≥ 8 px" if d >= 8 else "4-8 px" if d >= 4 else "< 4 px"
 
 
-def run_scene(job: tuple[str, SceneSpec, str, Path]) -> dict:
-    condition, spec, name, out_dir = job
-    truth = render(spec, out_dir, name)
+def run_scene(job: tuple[str, SceneSpec, str, Path, bool]) -> dict:
+    """Render a scene (or, with `keep`, reuse the one rendered from the same spec before) and
+    analyse it."""
+    condition, spec, name, out_dir, keep = job
+    video, truth_file = out_dir / f"{name}.mp4", out_dir / f"{name}.truth.json"
+    kept = keep and video.exists() and truth_file.exists()
+    truth = json.loads(truth_file.read_text()) if kept else None
+    if truth is None or truth["spec"] != json.loads(json.dumps(asdict(spec))):
+        truth = render(spec, out_dir, name)
     cfg = load_config(out_dir / f"{name}.yaml").cameras[0]
     cpu0 = time.process_time()
     report = analyze_file(cfg, cfg.source)
     cpu = time.process_time() - cpu0
-    (out_dir / f"{name}.mp4").unlink()  # keep truth and config, not gigabytes of video
+    if not keep:
+        video.unlink()  # keep truth and config, not gigabytes of video
     events = [e for e in report.events if e["type"] == "thrown_object"]
     (out_dir / f"{name}.events.json").write_text(json.dumps(events, indent=1))
     return {
@@ -286,6 +293,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--no-throughput", action="store_true")
+    ap.add_argument(
+        "--keep-video", action="store_true", help="keep the rendered scenes in --out and reuse them on the next run"
+    )
     ap.add_argument("--write", action="store_true", help="write the table into docs/BENCHMARKS.md")
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench-thrown")
     args = ap.parse_args()
@@ -294,7 +304,7 @@ def main() -> None:
     for cond in args.conditions.split(","):
         for k in range(args.scenes):
             name, spec = throw_scene(cond, k, args)
-            jobs.append((cond, spec, name, args.out))
+            jobs.append((cond, spec, name, args.out, args.keep_video))
     fa_jobs = []
     seed = args.seed + len(CONDITIONS) * args.scenes  # confuser-only scenes after every throw scene
     for light in ("day", "dusk", "night"):
@@ -305,7 +315,7 @@ def main() -> None:
                 height=height,
                 weather=weather,
             )
-            fa_jobs.append(("confusers", spec, f"confusers-{light}-{weather}", args.out))
+            fa_jobs.append(("confusers", spec, f"confusers-{light}-{weather}", args.out, args.keep_video))
             seed += 1
     t0 = time.time()
     with ProcessPoolExecutor(args.jobs) as pool:
