@@ -13,7 +13,6 @@ from bench.scenesim import BALCONY_M, Camera, SceneSpec, calibration
 from edge.detectors import CameraContext, Frame
 from edge.detectors.thrown import (
     CLOSE_KERNEL,
-    STRAY_REASONS,
     Blob,
     ThrownConfig,
     ThrownDetector,
@@ -439,27 +438,3 @@ def test_a_toss_seen_from_its_release_is_named_where_its_release_lies(first_s: f
     assert abs(chosen.release_h - apex) < 1.0
     where = det._detection(tr, "new", chosen).thrown.origin
     assert where.floor == 15
-
-
-def test_blobs_a_track_took_while_its_object_was_unseen_are_not_its_path() -> None:
-    """A 3 px object falls 4 storeys in 30 frames; in three of them, where it went unseen, its
-    track took a speck 25 px off. The path then wanders too far to be a throw, but without the
-    strays it is one, from its floor. A track of noise, off its path in half its points, stays
-    no throw: only up to 15 % of a track may go."""
-    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
-    rng = np.random.default_rng(2)
-    t = np.arange(30) / FPS
-    x, y = 230 + 0.3 * rng.normal(size=30), 60 + 0.5 * G * t * t * 40 / 3 + 0.3 * rng.normal(size=30)
-    strays, noise = Track(1), Track(2)
-    for k in range(30):
-        off = 25.0 if k in (9, 17, 24) else 0.0
-        strays.add(float(t[k]), Blob(float(x[k] + off), float(y[k] - off), 9.0, 3, 3))
-        off = 25.0 * rng.normal() if k % 2 else 0.0
-        noise.add(float(t[k]), Blob(float(x[k] + off), float(y[k] + off), 9.0, 3, 3))
-    assert str(det.judge(strays)).startswith(STRAY_REASONS)
-    cleaned = det._without_strays(strays)
-    assert len(cleaned.t) == 27
-    verdict = det.judge(cleaned)
-    assert not isinstance(verdict, str), verdict
-    assert det._detection(cleaned, "new", verdict).thrown.origin.floor == 17
-    assert isinstance(det.judge(det._without_strays(noise)), str)

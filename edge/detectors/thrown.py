@@ -65,9 +65,6 @@ SPECK_SHARE = 0.1
 # Association weighs a blob's area against the track's: an object's area changes with its
 # lagged differences, up to tenfold near its apex, so this is a preference, not a gate.
 AREA_COST = 0.25  # per unit of |ln(area ratio)|, against the distance's share of the gate
-# A track may have taken this share of blobs that were not its object's (_without_strays).
-STRAY_SHARE = 0.15
-STRAY_REASONS = ("fit R2", "path wanders")  # what judge says of a path that such blobs spoil
 NOISE_ROW_STEP = 4  # _noise samples every fourth row of the difference image
 STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
@@ -780,18 +777,16 @@ class ThrownDetector(Detector):
     def _confirm(self, tr: Track) -> Detection | None:
         # the joined path first: when it passes, its earlier points put the release where the
         # object was let go, not where its track happened to start
-        paths = [tr.lineage(), tr] if tr.parent is not None and len(tr.t) >= 4 else [tr]
-        for path in paths:
-            verdict = self.judge(path)
-            if isinstance(verdict, str) and verdict.startswith(STRAY_REASONS):
-                path = self._without_strays(path)
-                verdict = self.judge(path)
-            if not isinstance(verdict, str):
-                break
+        verdict: Verdict | str = "no parent"
+        if tr.parent is not None and len(tr.t) >= 4:
+            joined = tr.lineage()
+            verdict = self.judge(joined)
+            if not isinstance(verdict, str):  # one object: the track carries the whole path
+                tr.t, tr.x, tr.y, tr.area, tr.parent = joined.t, joined.x, joined.y, joined.area, None
+        if isinstance(verdict, str):
+            verdict = self.judge(tr)
         if isinstance(verdict, str):
             return None
-        if path is not tr:  # one object: the track carries the whole path, and only its own points
-            tr.t, tr.x, tr.y, tr.area, tr.parent = path.t, path.x, path.y, path.area, None
         verdict = self._in_depth(np.array(tr.t), self._source_xy(tr), verdict)
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
         # after a gap): one event per object, whichever way the two tracks meet
@@ -838,29 +833,6 @@ class ThrownDetector(Detector):
         plane = verdict.plane_release or (verdict.release_t, verdict.release_h, verdict.release_x)
         x_m, h_m, _z = fit.release
         return _released_at(verdict, fit.release_t, float(h_m), float(x_m), plane_release=plane)
-
-    def _without_strays(self, tr: Track) -> Track:
-        """The track without the blobs it took that were not its object's: while its object
-        went unseen (crossing a window of its own shade, fading at dusk), its gate grew and it
-        took a speck or another track's blob. The point farthest from the fitted path goes
-        while the path still wanders and that point lies twice the wander limit off, up to
-        STRAY_SHARE of the points; what is left must then pass every test on its own."""
-        keep = np.ones(len(tr.t), bool)
-        t, xy = np.array(tr.t), self._source_xy(tr)
-        h = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m)[:, 1]
-        for _ in range(int(STRAY_SHARE * len(t))):
-            resid = self._residuals_px(t[keep], xy[keep], h[keep])
-            limit = _wander_limit_px(xy[keep])
-            worst = int(np.argmax(resid))
-            if np.sqrt(np.mean(resid * resid)) <= limit or resid[worst] < 2 * limit:
-                break
-            keep[np.flatnonzero(keep)[worst]] = False
-        if keep.all():
-            return tr
-        out = Track(tr.id, key=tr.key, verdict=tr.verdict)
-        for name in ("t", "x", "y", "area"):
-            setattr(out, name, [v for v, k in zip(getattr(tr, name), keep, strict=True) if k])
-        return out
 
     def _residuals_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Distance of each track point (source px `xy`, `h` metres up the facade) from its
