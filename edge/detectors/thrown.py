@@ -265,7 +265,8 @@ def _wander_limit_px(xy: np.ndarray) -> float:
     """How far a real object's centroids may sit from its fitted path, in px: a pixel or two of
     localisation, more for a fast one smeared along its motion. Nothing for its size: with a
     quarter of it added, big objects were caught more often, and so were insects at the lens
-    (bench at 1920x1080: 3 to 10 false alarms in 0.2 h of clear-weather confusers)."""
+    (bench at 1920x1080: 10 false alarms in 0.2 h of clear-weather confusers against 2;
+    docs/THROWN.md, "At 1920x1080")."""
     return 2.5 + 0.15 * float(np.mean(np.hypot(*np.diff(xy, axis=0).T)))
 
 
