@@ -159,6 +159,15 @@ class Facade:
         """Image height of one storey at an image point (perspective makes it vary)."""
         return float(self.floor_heights_px(np.array([[x, y]]))[0])
 
+    def metre_across_px(self, x: float, y: float, width_m: float) -> float:
+        """Image length of one metre along the facade at an image point (`width_m` as for
+        to_metres): the scale of a thing seen there, which an upward camera does not
+        foreshorten the way it does the facade's heights."""
+        u, v = self.to_uv(x, y)
+        du = 0.5 / width_m
+        (xa, ya), (xb, yb) = self.to_image(u - du, v), self.to_image(u + du, v)
+        return float(np.hypot(xb - xa, yb - ya))
+
     def floor_heights_px(self, xy: np.ndarray) -> np.ndarray:
         """floor_height_px of (N, 2) image points at once."""
         uv = self.to_uv_many(xy)
