@@ -16,10 +16,12 @@ from edge.detectors.thrown import (
     Blob,
     ThrownConfig,
     ThrownDetector,
+    ThrownExpert,
     Track,
     _without_specks,
     closed_components,
     components,
+    edge_softness,
     together,
 )
 from edge.facade import Facade
@@ -431,10 +433,59 @@ def test_a_toss_seen_from_its_release_is_named_where_its_release_lies(first_s: f
         tr.add(float(s[k]), Blob(float(px), float(py), 6.0, 3, 3))
     plane = det.judge(tr)
     assert not isinstance(plane, str), plane
-    chosen = det._in_depth(np.array(tr.t), det._source_xy(tr), plane)
+    chosen = det._in_depth(tr, plane)
     assert (chosen.release_h == plane.release_h) == plane_kept
     bottom = (calib["floors"][0] - 1) * 3.0
     apex = hand[1] - bottom + 0.5**2 / (2 * G)
     assert abs(chosen.release_h - apex) < 1.0
     where = det._detection(tr, "new", chosen).thrown.origin
     assert where.floor == 15
+
+
+def falling_disc(radius: int, blur_px: float) -> list[np.ndarray]:
+    """A dark disc dropped from rest at y = 60 on the flat facade of render_fall (40 px per
+    storey), sharp or blurred as an insect a hand's breadth from the lens is."""
+    px_per_m = 40 / 3
+    rng = np.random.default_rng(6)
+    frames = []
+    for k in range(40):
+        img = np.full((720, 400), 170.0)
+        s = (k - 6) / FPS
+        if s >= 0:
+            disc = np.zeros_like(img)
+            cv2.circle(disc, (230, round(60 + 0.5 * G * s * s * px_per_m)), radius, 120.0, -1)
+            if blur_px:
+                disc = cv2.GaussianBlur(disc, (0, 0), blur_px) * 1.5
+            img -= disc
+        frames.append(np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8))
+    return frames
+
+
+def test_an_insect_at_the_lens_is_told_by_its_blurred_edge() -> None:
+    """A thing 10-20 m off is in focus: its difference drops to the noise within a pixel or two
+    of its edge. An insect a hand's breadth from the lens is blurred over tens of pixels, and
+    just outside where the threshold cut it its difference is most of the threshold. The
+    same fall, sharp, is a throw; blurred, it is not, whatever its path."""
+    rng = np.random.default_rng(4)
+    noise = np.abs(rng.normal(0, 3, (2, 120, 120)))
+    thresh = 13.5
+    softness = []
+    for k, blur in enumerate((0.0, 6.0)):
+        disc = np.zeros((120, 120))
+        cv2.circle(disc, (60, 60), 10, 60.0, -1)
+        if blur:
+            disc = cv2.GaussianBlur(disc, (0, 0), blur) * 2
+        diff = np.clip(noise[k] + disc, 0, 255).astype(np.uint8)
+        stats, cents = components((diff > thresh).astype(np.uint8) * 255)
+        big = int(np.argmax(stats[:, 4]))
+        blob = Blob(*cents[big], float(stats[big, 4]), int(stats[big, 2]), int(stats[big, 3]))
+        softness.append(edge_softness(diff, thresh, blob, 0, 0))
+    assert softness[0] < 0.25 < ThrownExpert().max_edge_softness < 0.4 < softness[1], softness  # type: ignore[operator]
+    # objects of up to 2.5 m allowed: a blob of up to 40 px is an object's
+    cfg = ThrownConfig(expert=ThrownExpert(max_object_m=2.5))
+    for blur, thrown in ((0.0, True), (8.0, False)):
+        det = ThrownDetector(cfg, CameraContext("cam", 400, 720, FPS, flat_facade(), None))
+        found = []
+        for k, img in enumerate(falling_disc(6, blur)):
+            found += det.process(Frame(k, k / FPS, datetime.now(UTC), img, 1.0))
+        assert [d.thrown.origin.floor for d in found if d.phase == "new"] == ([17] if thrown else [])

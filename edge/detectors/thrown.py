@@ -67,6 +67,14 @@ SPECK_SHARE = 0.1
 # Association weighs a blob's area against the track's: an object's area changes with its
 # lagged differences, up to tenfold near its apex, so this is a preference, not a gate.
 AREA_COST = 0.25  # per unit of |ln(area ratio)|, against the distance's share of the gate
+# edge_softness looks at the difference in a ring 2 to RING_PX px outside a blob
+RING_PX = 4
+RING_INNER = np.ones((3, 3), np.uint8)
+RING_OUTER = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RING_PX + 1, 2 * RING_PX + 1))
+# A big object's changed part shifts about it from frame to frame (its lagged differences
+# are a crescent that turns as it slows): its centroid may wander this share of the square
+# root of its area about its path, on top of localisation (_wander_limit_px).
+SIZE_WANDER = 0.25
 NOISE_ROW_STEP = 4  # _noise samples every fourth row of the difference image
 STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
@@ -103,6 +111,13 @@ class ThrownExpert(BaseModel):
         gt=0,
         description="A straight fall at least this fast (m/s) counts without visible acceleration (cigarette butts, ~6 m/s); "
         "paper and leaves (1-2.5 m/s) drifting out in front of the facade look up to 1.8x faster. Null turns the rule off.",
+    )
+    max_edge_softness: float | None = Field(
+        0.3,
+        gt=0,
+        description="A track whose blobs' edges fade softer than this is out of focus, so at the lens (an insect, a web): "
+        "the difference 2-4 px outside a blob as a share of the threshold, 0.05-0.2 for a thing in focus on the bench, "
+        "0.44 and more for insects. Raise it for a soft lens or a dirty dome; null turns the test off.",
     )
     max_blobs: int = Field(
         64, ge=1, description="More blobs than this in a frame is a global change; the frame is skipped."
@@ -182,6 +197,10 @@ class Blob:
     area: float
     w: int
     h: int
+    soft: float = 0.0  # its edge's softness (edge_softness); 0, unmeasured, for one found looking closer
+
+
+SERIES = ("t", "x", "y", "area", "soft")  # a Track's per-point lists, in step
 
 
 @dataclass
@@ -191,6 +210,7 @@ class Track:
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
     area: list[float] = field(default_factory=list)
+    soft: list[float] = field(default_factory=list)
     misses: int = 0
     key: str | None = None  # set once confirmed as a throw
     verdict: Verdict | None = None  # set once confirmed: its release is the object's
@@ -201,6 +221,7 @@ class Track:
         self.x.append(b.x)
         self.y.append(b.y)
         self.area.append(b.area)
+        self.soft.append(b.soft)
         self.misses = 0
 
     def follow(self, parent: Track | None) -> None:
@@ -221,12 +242,17 @@ class Track:
         for tr in reversed(chain[1:]):
             for i, t in enumerate(tr.t):
                 if t < t0 and (not out.t or t > out.t[-1]):
-                    out.t.append(t)
-                    out.x.append(tr.x[i])
-                    out.y.append(tr.y[i])
-                    out.area.append(tr.area[i])
-        for name in ("t", "x", "y", "area"):
+                    for name in SERIES:
+                        getattr(out, name).append(getattr(tr, name)[i])
+        for name in SERIES:
             getattr(out, name).extend(getattr(self, name))
+        return out
+
+    def only(self, keep: np.ndarray) -> Track:
+        """This track with only the points where `keep` is true."""
+        out = Track(self.id, key=self.key, verdict=self.verdict)
+        for name in SERIES:
+            setattr(out, name, [v for v, k in zip(getattr(self, name), keep, strict=True) if k])
         return out
 
 
@@ -263,13 +289,31 @@ def _without_specks(blobs: list[Blob]) -> list[Blob]:
     return [b for b, s in zip(blobs, speck, strict=True) if not s]
 
 
-def _wander_limit_px(xy: np.ndarray) -> float:
+def edge_softness(diff: np.ndarray, thresh: float, b: Blob, x0: int, y0: int) -> float:
+    """How softly a blob's edge fades: the mean difference 2 to 4 px outside it, as a share of
+    the threshold it was cut at (diff in crop px, the crop at x0, y0 of the analysis frame).
+
+    A thing 10-20 m off is in focus, and its difference drops to the noise (a fifth of the
+    threshold) within a pixel or two of its edge, compression's smear included. An insect or
+    a spider's thread within a metre of the lens is blurred over tens of pixels: just outside
+    where the threshold cut it, its difference is still most of the threshold."""
+    h, w = diff.shape
+    cx, cy = b.x - x0, b.y - y0
+    c0, c1 = max(0, int(cx - b.w / 2) - RING_PX), min(w, int(cx + b.w / 2) + RING_PX + 2)
+    r0, r1 = max(0, int(cy - b.h / 2) - RING_PX), min(h, int(cy + b.h / 2) + RING_PX + 2)
+    win = diff[r0:r1, c0:c1]
+    fg = (win > thresh).astype(np.uint8)
+    ring = (cv2.dilate(fg, RING_OUTER) > 0) & (cv2.dilate(fg, RING_INNER) == 0)
+    return float(win[ring].mean()) / thresh if ring.any() else 0.0
+
+
+def _wander_limit_px(xy: np.ndarray, area: list[float] | None = None) -> float:
     """How far a real object's centroids may sit from its fitted path, in px: a pixel or two of
-    localisation, more for a fast one smeared along its motion. Nothing for its size: with a
-    quarter of it added, big objects were caught more often, and so were insects at the lens
-    (bench at 1920x1080: 10 false alarms in 0.2 h of clear-weather confusers against 2;
-    docs/THROWN.md, "At 1920x1080")."""
-    return 2.5 + 0.15 * float(np.mean(np.hypot(*np.diff(xy, axis=0).T)))
+    localisation, more for a fast one smeared along its motion, and, given its blobs' `area`,
+    more for a big one (SIZE_WANDER). The size term let insects at the lens in until their
+    blurred edges kept them out (expert.max_edge_softness; docs/THROWN.md, "At 1920x1080")."""
+    step = float(np.mean(np.hypot(*np.diff(xy, axis=0).T)))
+    return 2.5 + 0.15 * step + (SIZE_WANDER * math.sqrt(statistics.median(area)) if area else 0.0)
 
 
 def release_position(
@@ -524,7 +568,10 @@ class ThrownDetector(Detector):
                 streaks += 1
             blobs.append(Blob(float(x), float(y), float(area), int(bw), int(bh)))
         self._rain = 0.9 * self._rain + 0.1 * streaks
-        return _without_specks(blobs)
+        blobs = _without_specks(blobs)
+        for b in blobs:
+            b.soft = edge_softness(self._diff, thresh, b, x0, y0)
+        return blobs
 
     def _start_steadying(self) -> bool:
         """After a global change: is it the camera moving? Then shift the frames held back onto
@@ -717,6 +764,9 @@ class ThrownDetector(Detector):
         n = len(tr.t)
         if n < self.th.min_points:
             return f"{n} points, need {self.th.min_points}"
+        soft, most = statistics.median(tr.soft), self.cfg.expert.max_edge_softness
+        if most is not None and soft > most:
+            return f"out of focus (edge softness {soft:.2f} > {most}): at the lens, an insect or a web"
         t = np.array(tr.t)
         xy = self._source_xy(tr)
         storey_m = self.cfg.storey_m
@@ -739,7 +789,7 @@ class ThrownDetector(Detector):
         # a chain of noise blobs that happens to fall does not
         resid = self._residuals_px(t, xy, h)
         rms_px = float(np.sqrt(np.mean(resid * resid)))
-        limit = _wander_limit_px(xy)
+        limit = _wander_limit_px(xy, tr.area)
         if rms_px > limit:
             return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
         top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
@@ -782,12 +832,14 @@ class ThrownDetector(Detector):
             joined = tr.lineage()
             verdict = self.judge(joined)
             if not isinstance(verdict, str):  # one object: the track carries the whole path
-                tr.t, tr.x, tr.y, tr.area, tr.parent = joined.t, joined.x, joined.y, joined.area, None
+                for name in SERIES:
+                    setattr(tr, name, getattr(joined, name))
+                tr.parent = None
         if isinstance(verdict, str):
             verdict = self.judge(tr)
         if isinstance(verdict, str):
             return None
-        verdict = self._in_depth(np.array(tr.t), self._source_xy(tr), verdict)
+        verdict = self._in_depth(tr, verdict)
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
         # after a gap): one event per object, whichever way the two tracks meet
         storey, storey_m = self._storey_at(tr.y[-1]), self.cfg.storey_m
@@ -810,7 +862,7 @@ class ThrownDetector(Detector):
         tr.key = f"thrown-{tr.id}"
         return self._detection(tr, "new", verdict)
 
-    def _in_depth(self, t: np.ndarray, xy: np.ndarray, verdict: Verdict) -> Verdict:
+    def _in_depth(self, tr: Track, verdict: Verdict) -> Verdict:
         """The release from a fall fitted in three dimensions (edge.trajectory.fit_ballistic),
         when the facade is calibrated, the fall is a free one that the fit follows to within
         the pixels the facade-plane fit was allowed, and the release was not in view on the
@@ -822,7 +874,10 @@ class ThrownDetector(Detector):
         slows but that still accelerates (a bag) is fitted as if free, which drag biases."""
         if not self.calibrated or verdict.kind != "accelerating":
             return verdict
+        t, xy = np.array(tr.t), self._source_xy(tr)
         fit = fit_ballistic(self._camera, t, xy)
+        # not the size term: with its depth free, the fit bends toward a big object's wobble
+        # (with it, 6 of the 1080p bench's 72 events that were on the right floor went wrong)
         if fit is None or fit.rms_px > _wander_limit_px(xy):
             return verdict
         if fit.release_seen(float(t[0])):
@@ -861,7 +916,7 @@ class ThrownDetector(Detector):
         assert v is not None, "only confirmed tracks end with an event"
         t, xy = np.array(tr.t), self._source_xy(tr)
         early = t <= t[0] + DEPTH_FIT_S
-        v = self._in_depth(t[early], xy[early], v)
+        v = self._in_depth(tr.only(early), v)
         _x_m, h_last = self.facade.to_metres(xy[-1:], self.cfg.storey_m, self._width_m)[0]
         return replace(v, fallen_m=float(v.release_h - h_last))
 
