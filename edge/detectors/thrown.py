@@ -19,7 +19,8 @@ Classical and CPU-first, after the pipelines that work in the field (FIELD_NOTES
    band gravity allows (or, for light dense things like a cigarette butt that reach
    terminal speed within a metre, falls straight at a speed no leaf or snowflake reaches,
    and not in rain), fits the quadratic well, moves mostly down, has fallen the configured
-   storeys from its release point, and drifts sideways less than it falls.
+   storeys from its release point, and drifts sideways less than it falls; and only when
+   it is in focus: a thing at the lens (an insect, a web) is blurred, its edges soft.
 
 The release is extrapolated back to zero vertical speed and mapped through the facade
 calibration to floor and unit (edge.trajectory, edge.facade).
@@ -865,7 +866,8 @@ class ThrownDetector(Detector):
     def _in_depth(self, tr: Track, verdict: Verdict) -> Verdict:
         """The release from a fall fitted in three dimensions (edge.trajectory.fit_ballistic),
         when the facade is calibrated, the fall is a free one that the fit follows to within
-        the pixels the facade-plane fit was allowed, and the release was not in view on the
+        the pixels of a small object's localisation (the plane fit's limit without its size
+        term), and the release was not in view on the
         plane (Ballistic.release_seen: then the plane's release, where its image lies, stands;
         the verdict keeps it for a refit to return to). Tossed out toward an upward camera, a
         thing seems on the facade plane to rise for up to a second and then to fall at
