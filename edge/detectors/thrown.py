@@ -864,16 +864,17 @@ class ThrownDetector(Detector):
         return self._detection(tr, "new", verdict)
 
     def _in_depth(self, tr: Track, verdict: Verdict) -> Verdict:
-        """The release from a fall fitted in three dimensions (edge.trajectory.fit_ballistic),
-        when the facade is calibrated, the fall is a free one that the fit follows to within
-        the pixels of a small object's localisation (the plane fit's limit without its size
-        term), and the release was not in view on the
-        plane (Ballistic.release_seen: then the plane's release, where its image lies, stands;
-        the verdict keeps it for a refit to return to). Tossed out toward an upward camera, a
-        thing seems on the facade plane to rise for up to a second and then to fall at
-        1.3-1.5 g; its release comes out 0.3-1 s late and a storey off. Drag is not in the
-        model: a fall at terminal speed (an ember) keeps the plane's release, and one that drag
-        slows but that still accelerates (a bag) is fitted as if free, which drag biases."""
+        """The release from a fall fitted in three dimensions
+        (edge.trajectory.fit_ballistic), when the facade is calibrated, the fall is a free
+        one that the fit follows to within the pixels of a small object's localisation (the
+        plane fit's limit without its size term), and the release was not in view on the
+        plane (Ballistic.release_seen: then the plane's release, where its image lies,
+        stands; the verdict keeps it for a refit to return to). Tossed out toward an upward
+        camera, a thing seems on the facade plane to rise for up to a second and then to
+        fall at 1.3-1.5 g; its release comes out 0.3-1 s late and a storey off. Drag is not
+        in the model: a fall at terminal speed (an ember) keeps the plane's release, and one
+        that drag slows but that still accelerates (a bag) is fitted as if free, which drag
+        biases."""
         if not self.calibrated or verdict.kind != "accelerating":
             return verdict
         t, xy = np.array(tr.t), self._source_xy(tr)
