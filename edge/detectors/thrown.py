@@ -117,7 +117,7 @@ class ThrownExpert(BaseModel):
         0.3,
         gt=0,
         description="A track whose blobs' edges fade softer than this is out of focus, so at the lens (an insect, a web): "
-        "the difference 2-4 px outside a blob as a share of the threshold, 0.05-0.2 for a thing in focus on the bench, "
+        "the difference 2-4 px outside a blob as a share of the threshold, 0.01-0.21 for thrown things on the bench, "
         "0.44 and more for insects. Raise it for a soft lens or a dirty dome; null turns the test off.",
     )
     max_blobs: int = Field(
