@@ -188,8 +188,8 @@ def test_a_fast_small_object_is_tracked_to_its_floor(distractors: bool) -> None:
     assert end.thrown.fall_floors > 2 and len(end.thrown.trajectory) <= 64
 
 
-def run(frames: list[np.ndarray]) -> list:
-    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
+def run(frames: list[np.ndarray], cfg: ThrownConfig | None = None) -> list:
+    det = ThrownDetector(cfg or ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
     found = []
     for k, img in enumerate(frames):
         found += det.process(Frame(k, k / FPS, datetime.now(UTC), img, 1.0))
@@ -484,8 +484,5 @@ def test_an_insect_at_the_lens_is_told_by_its_blurred_edge() -> None:
     # objects of up to 2.5 m allowed: a blob of up to 40 px is an object's
     cfg = ThrownConfig(expert=ThrownExpert(max_object_m=2.5))
     for blur, thrown in ((0.0, True), (8.0, False)):
-        det = ThrownDetector(cfg, CameraContext("cam", 400, 720, FPS, flat_facade(), None))
-        found = []
-        for k, img in enumerate(falling_disc(6, blur)):
-            found += det.process(Frame(k, k / FPS, datetime.now(UTC), img, 1.0))
+        found = run(falling_disc(6, blur), cfg)
         assert [d.thrown.origin.floor for d in found if d.phase == "new"] == ([17] if thrown else [])
