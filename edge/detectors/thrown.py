@@ -49,6 +49,7 @@ LAGS = (2, 4)  # frames; see the module docstring
 MAX_TRACKS = 300
 CLOSE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 TILE = 64  # px; closed_components labels only the tiles where something changed
+MARGIN_TILE = np.ones((3, 3), np.uint8)  # a group of changed tiles is labelled with one empty tile about it
 # Drag that holds a fall at terminal speed brakes sideways motion as hard (its time
 # constant is v_t / g, about a second): at terminal speed a thrown thing falls nearly
 # straight. A bird gliding down keeps its forward speed; this is the most sideways speed,
@@ -359,13 +360,20 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(lab, kind="stable")
     x, y = pts[order, 0], pts[order, 1]
     lab = lab[order]
-    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-    area = np.diff(np.r_[starts, len(lab)])
-    x0, y0 = np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts)
-    w = np.maximum.reduceat(x, starts) - x0 + 1
-    h = np.maximum.reduceat(y, starts) - y0 + 1
-    stats = np.stack([x0, y0, w, h, area], 1).astype(np.int32)
-    cents = np.stack([np.add.reduceat(x, starts) / area, np.add.reduceat(y, starts) / area], 1)
+    starts = np.empty(n - 1, np.int64)  # labels 1..n-1 all occur, in order
+    starts[0] = 0
+    starts[1:] = np.flatnonzero(lab[1:] != lab[:-1]) + 1
+    stats = np.empty((n - 1, 5), np.int32)
+    stats[:, 0] = np.minimum.reduceat(x, starts)
+    stats[:, 1] = np.minimum.reduceat(y, starts)
+    stats[:, 2] = np.maximum.reduceat(x, starts) - stats[:, 0] + 1
+    stats[:, 3] = np.maximum.reduceat(y, starts) - stats[:, 1] + 1
+    stats[:-1, 4] = np.diff(starts)
+    stats[-1, 4] = len(lab) - starts[-1]
+    area = stats[:, 4]
+    cents = np.empty((n - 1, 2))
+    cents[:, 0] = np.add.reduceat(x, starts) / area
+    cents[:, 1] = np.add.reduceat(y, starts) / area
     return stats, cents
 
 
@@ -405,13 +413,14 @@ def closed_components(fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return components(cv2.morphologyEx(fg, cv2.MORPH_CLOSE, CLOSE_KERNEL))
     all_stats, all_cents = [], []
     for g in range(1, groups):
-        mine = cv2.dilate((group_of == g).astype(np.uint8), np.ones((3, 3), np.uint8))  # + a margin tile
-        gy, gx = np.nonzero(mine)
-        x0, y0 = int(gx.min()) * TILE, int(gy.min()) * TILE
-        x1, y1 = min(w, (int(gx.max()) + 1) * TILE), min(h, (int(gy.max()) + 1) * TILE)
-        cells = mine[gy.min() : gy.max() + 1, gx.min() : gx.max() + 1]
-        keep = cv2.resize(cells, None, fx=TILE, fy=TILE, interpolation=cv2.INTER_NEAREST)
-        part = fg[y0:y1, x0:x1] & keep[: y1 - y0, : x1 - x0] * 255
+        mine = cv2.dilate((group_of == g).astype(np.uint8), MARGIN_TILE)
+        gx, gy, gw, gh = cv2.boundingRect(mine)
+        x0, y0 = gx * TILE, gy * TILE
+        x1, y1 = min(w, (gx + gw) * TILE), min(h, (gy + gh) * TILE)
+        part, cells = fg[y0:y1, x0:x1], mine[gy : gy + gh, gx : gx + gw]
+        if not cells.all():  # another group's tiles may lie in the corners of this one's box
+            keep = cv2.resize(cells * 255, None, fx=TILE, fy=TILE, interpolation=cv2.INTER_NEAREST)
+            part = part & keep[: y1 - y0, : x1 - x0]
         stats, cents = components(cv2.morphologyEx(part, cv2.MORPH_CLOSE, CLOSE_KERNEL))
         cents = cents + (x0, y0)
         stats[:, 0] += x0
