@@ -16,9 +16,9 @@ Classical and CPU-first, after the pipelines that work in the field (FIELD_NOTES
    small object late in its fall moves many times its own size per frame. Gates grow with
    the object, and a blob of the track's size is preferred.
 4. A track is a throw only when, in facade metres, it falls with an acceleration in the
-   band gravity allows (or, for light dense things like a cigarette butt that reach
-   terminal speed within a metre, falls straight at a speed no leaf or snowflake reaches,
-   and not in rain), fits the quadratic well, moves mostly down, has fallen the configured
+   band gravity allows from the start (or, for light dense things like a cigarette butt
+   that reach terminal speed within a metre, falls straight at a speed no leaf or snowflake
+   reaches, and not in rain), fits the quadratic well, moves mostly down, has fallen the configured
    storeys from its release point, and drifts sideways less than it falls; and only when
    it is in focus: a thing at the lens (an insect, a web) is blurred, its edges soft.
 
