@@ -3,7 +3,6 @@ and clothing, which also change a tile, are not; and what does not move is not s
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from test_onnx_model import constant_model
 
 from edge.detectors.base import CameraContext, Frame
-from edge.detectors.smoke_fire import SmokeFireConfig, SmokeFireDetector, _chroma, _flame, _growing
+from edge.detectors.smoke_fire import SmokeFireConfig, SmokeFireDetector, _chroma, _flame
 from edge.onnx_model import ModelConfig
 
 SKY = (210, 160, 110)  # BGR: blue sky or blue glass
@@ -123,17 +122,3 @@ def test_a_quilt_swinging_in_front_of_a_lit_window_is_not_smoke(tmp_path: Path) 
             img = np.clip(img + rng.normal(0, 1.5, img.shape), 0, 255).astype(np.uint8)
             found += det.process(Frame(index, t, datetime.now(UTC), img, 1.0))
     assert [d for d in found if d.type.value == "smoke"] == []
-
-
-def test_smoke_grows_onto_new_ground_glare_that_swells_in_place_does_not() -> None:
-    """A plume's footprint grows and reaches past anything it covered before; a glare that
-    swells and shrinks in place (simulated: a 4.8 s pulse, the record at 2 Hz) can have a later
-    half larger on average than its earlier half, which the mean alone took for growth, but
-    never reaches past the earlier half's largest."""
-    k = np.arange(24)
-    rng = np.random.default_rng(3)
-    plume = 1000 + 2000 * k / 23 + rng.normal(0, 100, 24)
-    assert _growing(deque(plume))
-    pulses = [1000 + 300 * np.sin(2 * np.pi * k / 9.6 + phase) for phase in np.linspace(0, 2 * np.pi, 12)]
-    assert any(p[12:].mean() >= 1.05 * p[:12].mean() for p in pulses)  # the mean alone would pass some
-    assert not any(_growing(deque(p)) for p in pulses)

@@ -48,7 +48,6 @@ SMOKE_REACH = 2
 REPEAT_STEP = 0.02
 # A smoke vote needs the tile to be this far from each of its recent states (_churn).
 MIN_CHURN = 0.1
-GROWTH = 1.1  # _growing: the later half of the footprint record must reach a tenth past the earlier half's largest
 
 
 def class_of(name: str) -> str | None:
@@ -518,16 +517,13 @@ def _starts(length: int, tile: int) -> list[int]:
 
 def _growing(footprint: deque) -> bool:
     """Smoke from a fire grows or holds: the later half of the record is not smaller than the
-    earlier half, and its largest is a tenth (GROWTH) past the earlier half's largest. A
-    shrinking puff of steam does neither; sun glare that swells and shrinks in place covers
-    the same ground again, and on the mean alone it passed whenever a swell fell in the later
-    half (the one false alarm of the smoke bench's confuser hour at 0908efc)."""
+    earlier half, and it grew at some point (a shrinking puff of steam is neither)."""
     if len(footprint) < 4:
         return False
     vals = list(footprint)
     half = len(vals) // 2
     early, late = np.mean(vals[:half]), np.mean(vals[half:])
-    return late >= 1.05 * early and late > 0 and max(vals[half:]) > GROWTH * max(vals[:half])
+    return late >= 1.05 * early and late > 0
 
 
 def _area(b: tuple[float, float, float, float]) -> float:
