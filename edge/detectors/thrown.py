@@ -18,9 +18,10 @@ Classical and CPU-first, after the pipelines that work in the field (FIELD_NOTES
 4. A track is a throw only when, in facade metres, it falls with an acceleration in the
    band gravity allows from the start (or, for light dense things like a cigarette butt
    that reach terminal speed within a metre, falls straight at a speed no leaf or snowflake
-   reaches, and not in rain), fits the quadratic well, moves mostly down, has fallen the configured
-   storeys from its release point, and drifts sideways less than it falls; and only when
-   it is in focus: a thing at the lens (an insect, a web) is blurred, its edges soft.
+   reaches, and not in rain), fits the quadratic well, moves mostly down, has fallen the
+   configured storeys from its release point, and drifts sideways less than it falls; and
+   only when it is in focus: a thing at the lens (an insect, a web) is blurred, its edges
+   soft.
 
 The release is extrapolated back to zero vertical speed and mapped through the facade
 calibration to floor and unit (edge.trajectory, edge.facade).
