@@ -164,9 +164,9 @@ def render_fall(
     return frames
 
 
-def flat_facade() -> Facade:
+def flat_facade(width_m: float | None = None) -> Facade:
     """The facade render_fall draws on: 18 storeys of 40 px, two units of 200 px."""
-    return Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"])
+    return Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"], width_m=width_m)
 
 
 @pytest.mark.parametrize("distractors", [False, True])
@@ -262,7 +262,7 @@ def test_the_terminal_speed_rule_wants_a_straight_fall(sideways: float, thrown: 
     """At terminal speed, drag has braked any sideways motion: a steady 15 m/s fall counts when
     it goes straight down, not when it also moves along the facade at 0.6 of that (a bird
     gliding down)."""
-    facade = Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"], width_m=30.0)
+    facade = flat_facade(width_m=30.0)
     det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, facade, None))
     px_per_s = 15.0 * 40 / 3
     track = Track(1)
@@ -283,7 +283,7 @@ def test_the_terminal_speed_rule_is_for_butts_not_paper(speed: float, flutter_m:
     """A butt at its ~6 m/s terminal speed falls straight and counts. Paper flutters from side to
     side about its line of fall, and drifting out in front of the facade it looks faster than
     its 1-2.5 m/s, but not as fast as a butt: neither counts."""
-    facade = Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"], width_m=30.0)
+    facade = flat_facade(width_m=30.0)
     det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, facade, None))
     px_per_m = 40 / 3
     track = Track(1)
@@ -493,7 +493,7 @@ def test_a_glide_that_dives_is_no_throw(glide_frames: int, dive_g: float) -> Non
     """A bird crawling down the facade at 0.4 m/s for 0.8 s and then plunging at 2 g: one
     parabola through both accelerates at about g (0.9-1.2 g here), but its first half does not
     accelerate at all, which nothing let go can do."""
-    facade = Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"], width_m=30.0)
+    facade = flat_facade(width_m=30.0)
     det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, facade, None))
     track, y, vy = Track(1), 100.0, 0.6
     for k in range(glide_frames + 20):

@@ -44,7 +44,7 @@ from contract import EventType, Origin, ThrownDetails
 from edge.detectors.base import CameraContext, Detection, Detector, Frame, FrameRequest, by_sensitivity, register
 from edge.facade import Facade, FacadePosition
 from edge.shake import Stabiliser, tolerant_difference
-from edge.trajectory import FallFit, G, fit_ballistic, fit_fall, fit_line, predict
+from edge.trajectory import Ballistic, FallFit, G, fit_ballistic, fit_fall, fit_line, predict
 
 LAGS = (2, 4)  # frames; see the module docstring
 MAX_TRACKS = 300
@@ -857,14 +857,12 @@ class ThrownDetector(Detector):
         it, shows a steady crawl and then a plunge: one parabola through both comes out near
         g (1.35 g on the one the 1080p bench raised). A toss out toward an upward camera seems
         on the facade plane to hang at first too (its approach, seen from below); the 3-D fit
-        follows it to a pixel or two (edge.trajectory.fit_ballistic, as _in_depth takes it),
-        and follows neither the glide nor the join."""
+        follows it (_free_fall_in_depth), and follows neither the glide nor the join."""
         half = t <= t[0] + (t[-1] - t[0]) / 2
         early = fit_fall(t[half], h[half]) if half.sum() >= 5 else None
         if early is None or early.accel + 3 * early.accel_se >= self.th.accel_lo:
             return None
-        toss = fit_ballistic(self._camera, t, xy)
-        if toss is not None and toss.rms_px <= _wander_limit_px(xy):
+        if self._free_fall_in_depth(t, xy) is not None:
             return None
         return (
             f"hangs for its first {t[half][-1] - t[0]:.1f} s ({early.accel / G:.2f} g +-{early.accel_se / G:.2f}) "
@@ -924,10 +922,8 @@ class ThrownDetector(Detector):
         if not self.calibrated or verdict.kind != "accelerating":
             return verdict
         t, xy = np.array(tr.t), self._source_xy(tr)
-        fit = fit_ballistic(self._camera, t, xy)
-        # not the size term: with its depth free, the fit bends toward a big object's wobble
-        # (with it, 6 of the 1080p bench's 72 events that were on the right floor went wrong)
-        if fit is None or fit.rms_px > _wander_limit_px(xy):
+        fit = self._free_fall_in_depth(t, xy)
+        if fit is None:
             return verdict
         if fit.release_seen(float(t[0])):
             # the release is in view: where its image lies on the facade names the floor
@@ -937,6 +933,15 @@ class ThrownDetector(Detector):
         plane = verdict.plane_release or (verdict.release_t, verdict.release_h, verdict.release_x)
         x_m, h_m, _z = fit.release
         return _released_at(verdict, fit.release_t, float(h_m), float(x_m), plane_release=plane)
+
+    def _free_fall_in_depth(self, t: np.ndarray, xy: np.ndarray) -> Ballistic | None:
+        """The 3-D free fall (edge.trajectory.fit_ballistic) through a track's points (source
+        px `xy` at times `t`), when it follows them to within a small object's localisation;
+        else None. Not the plane fit's size term: with its depth free, the fit bends toward a
+        big object's wobble (with it, 6 of the 1080p bench's 72 events that were on the right
+        floor went wrong)."""
+        fit = fit_ballistic(self._camera, t, xy)
+        return fit if fit is not None and fit.rms_px <= _wander_limit_px(xy) else None
 
     def _residuals_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Distance of each track point (source px `xy`, `h` metres up the facade) from its
