@@ -70,6 +70,19 @@ def test_grey_from_the_luma_plane_is_ffmpegs_grey(sample_mp4: Path) -> None:
     for frame in frames:
         for colour_range in (1, 2):  # MPEG (limited), JPEG (full)
             frame.color_range = colour_range
-            assert np.array_equal(grey_image(frame), frame.to_ndarray(format="gray"))
+            grey = frame.to_ndarray(format="gray")
+            assert np.array_equal(grey_image(frame), grey)
+            box = (3, 5, frame.width - 10, frame.height // 2)  # what a detector watching a region asks for
+            assert np.array_equal(grey_image(frame, box), grey[5 : 5 + frame.height // 2, 3 : frame.width - 7])
     nv12 = frames[0].reformat(format="nv12")
     assert np.array_equal(grey_image(nv12), nv12.to_ndarray(format="gray"))
+
+
+def test_opencv_runs_frame_operations_on_the_calling_thread() -> None:
+    """The cameras are the parallelism (edge.pipeline): OpenCV's own pool would spend CPU on
+    hand-offs that the other cameras of a box need."""
+    import cv2
+
+    import edge.pipeline  # noqa: F401
+
+    assert cv2.getNumThreads() == 1

@@ -25,12 +25,15 @@ class FrameRequest:
     """How a detector wants its frames: scaled to `width` (None = native), grey or BGR, and at
     most one every `interval_s` seconds of media time (0 = every frame). A low-rate detector
     (smoke at 2 Hz) costs nothing on the frames it skips: they are not even converted. Each
-    sample is `burst` consecutive frames, for detectors that compare frames 1/fps apart."""
+    sample is `burst` consecutive frames, for detectors that compare frames 1/fps apart.
+    `box` (x, y, w, h in the requested image's px) asks for that part only: a detector that
+    watches a region is not made to pay for converting the rest."""
 
     width: int | None = None
     gray: bool = True
     interval_s: float = 0.0
     burst: int = 1
+    box: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -38,8 +41,11 @@ class Frame:
     index: int
     t: float  # seconds since the camera session started (media time)
     wall: datetime  # when the frame was captured, UTC
-    image: np.ndarray  # as requested: grey (H, W) or BGR (H, W, 3)
+    # as requested: grey (H, W) or BGR (H, W, 3). Nobody writes to it and it is not reused for
+    # a later frame, so a detector may keep it (or a view of it) without copying.
+    image: np.ndarray
     scale: float  # detector px = source px * scale
+    origin: tuple[int, int] = (0, 0)  # where image's top left sits in the requested image (its box)
 
 
 @dataclass

@@ -471,7 +471,7 @@ class ThrownDetector(Detector):
 
     @property
     def frame_request(self) -> FrameRequest:
-        return FrameRequest(width=self.size[0] if self.scale < 1 else None, gray=True)
+        return FrameRequest(width=self.size[0] if self.scale < 1 else None, gray=True, box=self._crop)
 
     # setup -------------------------------------------------------------------------------
     def _build_region(self) -> tuple[np.ndarray, tuple[int, int, int, int]]:
@@ -518,10 +518,11 @@ class ThrownDetector(Detector):
     # per frame -----------------------------------------------------------------------------
     def process(self, frame: Frame) -> list[Detection]:
         x0, y0, w, h = self._crop
-        crop = frame.image[y0 : y0 + h, x0 : x0 + w]
+        ox, oy = frame.origin
+        crop = frame.image[y0 - oy : y0 - oy + h, x0 - ox : x0 - ox + w]  # the whole image from the feed
         if self._steady is not None:
             crop = self._steadied(crop)
-        self._history.append(crop.copy())
+        self._history.append(crop)  # frame images are never written to (Frame)
         if len(self._history) <= max(LAGS):
             return []
         blobs = self._blobs(crop)
