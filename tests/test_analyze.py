@@ -86,3 +86,34 @@ def test_opencv_runs_frame_operations_on_the_calling_thread() -> None:
     import edge.pipeline  # noqa: F401
 
     assert cv2.getNumThreads() == 1
+
+
+def test_a_detector_that_asks_for_a_box_gets_that_part_of_its_frame(sample_mp4: Path) -> None:
+    """FrameRequest.box: the part of the requested image (native or scaled) a detector
+    watches, and Frame.origin says where it lies."""
+    from datetime import UTC, datetime
+
+    import av
+    import numpy as np
+
+    from edge.detectors import Frame, FrameRequest
+    from edge.pipeline import DetectorFeed
+
+    class Watcher:
+        def __init__(self, request: FrameRequest) -> None:
+            self.frame_request, self.frames = request, []
+
+        def process(self, frame: Frame) -> list:
+            self.frames.append(frame)
+            return []
+
+    with av.open(str(sample_mp4)) as container:
+        frame = next(container.decode(video=0))
+    half = frame.width // 2
+    native = Watcher(FrameRequest(box=(10, 20, 64, 48)))
+    scaled = Watcher(FrameRequest(width=half, box=(4, 6, 32, 24)))
+    DetectorFeed([native, scaled], frame.width).process(frame, 0, 0.0, datetime.now(UTC))
+    grey = frame.to_ndarray(format="gray")
+    small = frame.to_ndarray(format="gray", width=half, height=round(frame.height * half / frame.width))
+    assert np.array_equal(native.frames[0].image, grey[20:68, 10:74]) and native.frames[0].origin == (10, 20)
+    assert np.array_equal(scaled.frames[0].image, small[6:30, 4:36]) and scaled.frames[0].origin == (4, 6)
