@@ -466,6 +466,7 @@ class SmokeFireDetector(Detector):
         return []
 
     def _rises(self, active: np.ndarray) -> bool:
+        """Did the smoke rise enough for a first alarm (expert.min_rise; 0: not asked)?"""
         min_rise = self.cfg.expert.min_rise
         return min_rise == 0 or self._rise(active) >= min_rise
 

@@ -519,7 +519,7 @@ class ThrownDetector(Detector):
     def process(self, frame: Frame) -> list[Detection]:
         x0, y0, w, h = self._crop
         ox, oy = frame.origin
-        crop = frame.image[y0 - oy : y0 - oy + h, x0 - ox : x0 - ox + w]  # the whole image from the feed
+        crop = frame.image[y0 - oy : y0 - oy + h, x0 - ox : x0 - ox + w]  # from the feed: all of it (box)
         if self._steady is not None:
             crop = self._steadied(crop)
         self._history.append(crop)  # frame images are never written to (Frame)
