@@ -476,7 +476,8 @@ class SmokeFireDetector(Detector):
         of the real plume its centre rose 17-43 px (of 360) over the window before the alarm,
         on the lab fire 11 px, and house6's smoke reaches the top of the view. A glare spot
         on the facade wanders sideways and pulses in place: -2 to +3 px on the bench's day
-        clip whose glare raised a false alarm without this. The mask is fixed over the
+        clip whose glare raised a false alarm without this (but 7-16 px for one by the
+        roofline, half over the sky, which this does not stop). The mask is fixed over the
         window, so a confuser crossing another tile for a moment does not move the centre;
         medians of the first and last thirds of the samples that show something. Smoke that
         reaches the top of the image has left the view upwards (inf), and a window that
