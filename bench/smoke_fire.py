@@ -14,7 +14,7 @@ Run: `make bench-smoke-fire` (writes its section of docs/BENCHMARKS.md).
   - the real fire clips of ../shared/data/fire-video (never used in training), fire from
     their first frame: time to the first smoke or fire alarm.
   - confuser-only clips (steam puffs, fog, red clothing, sun glare, laundry and quilts in
-    wind, clouds, lit windows, headlights, trees), three 5-minute scenes of each set by
+    wind, clouds, lit windows, headlights, trees), six 5-minute scenes of each set by
     default: every smoke or fire event is a false alarm; the per-24 h figure is the count
     scaled from the hours measured.
 - Cost: one inference at the model's input size on one thread, a batch of 24 tiles, and
@@ -273,7 +273,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--composites", type=int, default=12)
     ap.add_argument("--confuser-minutes", type=float, default=5.0, help="per confuser clip")
-    ap.add_argument("--confuser-scenes", type=int, default=3, help="clips of each confuser set")
+    ap.add_argument("--confuser-scenes", type=int, default=6, help="clips of each confuser set")
     ap.add_argument("--seed", type=int, default=0, help="the trainer's split seed")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--write", action="store_true")
