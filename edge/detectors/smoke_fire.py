@@ -106,7 +106,8 @@ class SmokeFireExpert(BaseModel):
         ge=0,
         le=1,
         description="Smoke's first alarm needs what it covers to rise by this share of the image height over the smoke "
-        "window (hot smoke is buoyant; a glare spot is not). 0 turns the check off, for a camera looking straight down.",
+        "window (hot smoke is buoyant; a glare spot pulsing in place is not). 0 turns the check off, for a camera looking "
+        "straight down.",
     )
 
 
