@@ -15,8 +15,9 @@ from edge.detectors import REGISTRY, CameraContext, Detection, Detector, Frame
 # The cameras are the parallelism. OpenCV splits each frame operation across its own pool of
 # threads, whose hand-offs and spin-waits cost more CPU than they save on operations this
 # small: with one thread, `analyze` did 4.31x real time per CPU second on a 1080p bench
-# scene against 3.83x (medians of three interleaved runs), in the same wall time. A box's cores then go to
-# more cameras. Set here, where every path to a detector passes (the agent and `analyze`).
+# scene against 3.83x (medians of three interleaved runs), in the same wall time. A box's
+# cores then go to more cameras. Set here, where every path to a detector passes (the agent
+# and `analyze`).
 cv2.setNumThreads(1)
 
 

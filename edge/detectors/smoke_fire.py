@@ -254,9 +254,7 @@ class SmokeFireDetector(Detector):
             moved &= ~self.ignore
         motion = self._per_tile(moved)
         moving = motion >= e.min_motion_share
-        assert self.background is not None
-        apart = np.abs(grey.astype(np.float32) - self.background)
-        changed = apart >= 2 * e.motion_threshold
+        apart, changed = self._apart(grey)
         if moved.mean() > e.global_motion_share or changed.mean() > e.global_motion_share:
             # a sudden change everywhere (exposure or IR switch, shake) or a slow one (fog rolling
             # in): no votes either way; the reference scene catches up meanwhile
@@ -466,6 +464,13 @@ class SmokeFireDetector(Detector):
             return [self._emit(track, "update", t, None)]
         return []
 
+    def _apart(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How far a sample differs from the reference scene, per pixel, and where it differs
+        enough to count as changed (twice the motion threshold)."""
+        assert self.background is not None
+        apart = np.abs(grey.astype(np.float32) - self.background)
+        return apart, apart >= 2 * self.cfg.expert.motion_threshold
+
     def _rises(self, active: np.ndarray) -> bool:
         """Did the smoke rise enough for a first alarm (expert.min_rise; 0: not asked)?"""
         min_rise = self.cfg.expert.min_rise
@@ -485,10 +490,9 @@ class SmokeFireDetector(Detector):
         shows too little to tell leaves it to persistence and growth (inf)."""
         tiles = cv2.dilate(active.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         mask = self._tile_mask(tiles)
-        assert self.background is not None
         centres = []
         for grey in self.recent:  # the window's samples, this one last
-            rows = np.nonzero((np.abs(grey - self.background) >= 2 * self.cfg.expert.motion_threshold) & mask)[0]
+            rows = np.nonzero(self._apart(grey)[1] & mask)[0]
             if len(rows) < 16:
                 continue
             if rows[0] <= 1:
