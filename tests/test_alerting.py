@@ -199,6 +199,23 @@ def test_shifts_past_midnight_belong_to_the_day_they_start() -> None:
     assert not on_shift(["mon-fri 08:00-20:00"], sat_12)
 
 
+def test_a_worker_without_shifts_is_on_duty_in_the_last_minute_of_the_day() -> None:
+    """The default shift covers all 24 hours; the end of a shift is exclusive, so a default of
+    00:00-23:59 once dropped the grid worker from alarms raised at 23:59 site time."""
+    rules = parse_rules(
+        "channels: {}\npeople:\n  a: {name: A}\ngrids:\n  - id: g1\n    buildings: [demo/7]\n"
+        "    workers:\n      - person: a\n",
+        "alerting.yaml",
+        {},
+    )
+    grid = rules.grid_of("demo", "7")
+    for at in (datetime(2026, 11, 20, 23, 59, 30), datetime(2026, 11, 21, 0, 0), datetime(2026, 11, 21, 12, 0)):
+        assert rules.recipients(Level.grid_worker, grid, at) == ["a"], at
+    assert on_shift(["sat 00:00-00:00"], datetime(2026, 11, 21, 23, 59, 59))
+    assert not on_shift(["sat 00:00-00:00"], datetime(2026, 11, 22, 0, 0))
+    assert not on_shift(["08:00-20:00"], datetime(2026, 11, 21, 20, 0))
+
+
 # --- the whole lifecycle ---------------------------------------------------------------------
 def test_thrown_object_notify_escalate_ack_by_link_remind_resolve(site: Site, receivers: dict[str, Receiver]) -> None:
     event_id = site.event(floor=12)

@@ -146,11 +146,13 @@ def parse_shift(text: str) -> tuple[set[int], time, time]:
 
 def on_shift(shifts: list[str], at: datetime) -> bool:
     """True when local time `at` is inside one of the shifts; a shift that ends before it starts
-    runs past midnight and belongs to the day it starts on."""
+    runs past midnight and belongs to the day it starts on, and one that ends where it starts
+    (`00:00-00:00`) lasts 24 hours: an end time is exclusive, so `00:00-23:59` would leave
+    the last minute of every day uncovered."""
     for text in shifts:
         days, h1, h2 = parse_shift(text)
         t, wd = at.time(), at.weekday()
-        if h1 <= h2:
+        if h1 < h2:
             if wd in days and h1 <= t < h2:
                 return True
         elif (wd in days and t >= h1) or ((wd - 1) % 7 in days and t < h2):
@@ -173,8 +175,9 @@ class Person(_Section):
 class Duty(_Section):
     person: str = Field(description="A key of `people`.")
     on_duty: list[str] = Field(
-        default_factory=lambda: ["00:00-23:59"],
-        description="Shifts in the site's time zone: `mon-fri 08:00-20:00`, `sat-sun 09:00-17:00`, `20:00-08:00`.",
+        default_factory=lambda: ["00:00-00:00"],
+        description="Shifts in the site's time zone: `mon-fri 08:00-20:00`, `sat-sun 09:00-17:00`, `20:00-08:00`; "
+        "the end is exclusive and `00:00-00:00` is the whole day (the default: always on duty).",
     )
 
     @field_validator("on_duty")
