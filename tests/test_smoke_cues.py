@@ -124,37 +124,54 @@ def test_a_quilt_swinging_in_front_of_a_lit_window_is_not_smoke(tmp_path: Path) 
     assert [d for d in found if d.type.value == "smoke"] == []
 
 
-def veil_frames(rising: bool, rng: np.random.Generator, t: float | None) -> np.ndarray:
+SKY_LINE = 150  # for the roofline glare: sky above this row
+
+
+def veil_frames(kind: str, rng: np.random.Generator, t: float | None) -> np.ndarray:
     """A grey veil over a wall of windows, in the row the always-smoke model boxes, spreading
-    as it goes (None: not yet there): rising up the facade (smoke), or held at one height
-    while it wanders sideways and pulses (a glare spot)."""
+    as it goes (None: not yet there): rising up the facade ("smoke"), held at one height
+    while it wanders sideways and pulses ("glare"), or a glare spot by the roofline
+    ("roofline glare"): spreading sideways along the top floor while its lower edge rises,
+    and invisible above the roof, where the sky is as bright as the glare; or the glare with
+    a cloud drifting past in the sky above it ("glare and cloud")."""
     img = np.full((360, 640, 3), 150, np.float32)
     for x in range(20, 640, 60):
         img[20:340:40, x : x + 30] = 70  # window rows, so the veil has something to cover
+    if kind in ("roofline glare", "glare and cloud"):
+        img[:SKY_LINE] = 200
+    if kind == "glare and cloud" and t is not None:
+        cv2.ellipse(img, (round(60 + 20 * t), 35), (90, 25), 0, 0, 360, (250, 250, 250), -1)
     if t is not None:
-        r = 14 + 1.5 * t + (0 if rising else 4 * np.sin(1.3 * t))
-        cx = 315 + (0 if rising else 30 * np.sin(t / 3))
-        cy = 200 - 8 * t if rising else 150
         veil = np.zeros((360, 640), np.float32)
-        cv2.circle(veil, (round(cx), round(cy)), round(r), 1.0, -1)
+        if kind == "roofline glare":
+            axes = (round(30 + 10 * t), max(2, round(56 - 4 * t)))
+            cv2.ellipse(veil, (315, SKY_LINE), axes, 0, 0, 360, 1.0, -1)
+        else:
+            r = 14 + 1.5 * t + (0 if kind == "smoke" else 4 * np.sin(1.3 * t))
+            cx = 315 + (0 if kind == "smoke" else 30 * np.sin(t / 3))
+            cy = 200 - 8 * t if kind == "smoke" else 170
+            cv2.circle(veil, (round(cx), round(cy)), round(r), 1.0, -1)
         churn = cv2.resize(rng.random((36, 64), np.float32), (640, 360), interpolation=cv2.INTER_CUBIC)
         veil = cv2.GaussianBlur(veil, (0, 0), 4) * (0.4 + 0.5 * np.clip(churn, 0, 1))
         img = img * (1 - veil[..., None]) + 200 * veil[..., None]
     return np.clip(img + rng.normal(0, 1.5, img.shape), 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("rising", [True, False])
-def test_smoke_rises_and_a_glare_spot_does_not(tmp_path: Path, rising: bool) -> None:
-    """Hot smoke is buoyant: what it covers moves up the image. A grey spot that spreads and
-    churns but stays at one height (low sun glare off a window, wandering and pulsing) is not
-    smoke, even where the model calls it smoke in every sample."""
+@pytest.mark.parametrize("kind", ["smoke", "glare", "roofline glare", "glare and cloud"])
+def test_smoke_rises_and_a_glare_spot_does_not(tmp_path: Path, kind: str) -> None:
+    """Hot smoke is buoyant: what it covers moves up the image, its head first. A grey spot
+    that spreads and churns but stays at one height (low sun glare off a window, wandering
+    and pulsing) is not smoke, even where the model calls it smoke in every sample; nor is
+    one by the roofline whose lower edge rises while the sky hides its top, so that its
+    centre rises but its head does not; nor one with a cloud drifting into view in the sky
+    above it, which does not touch it."""
     det = always_smoke_detector(tmp_path)
     rng = np.random.default_rng(1)
     found = []
     for sample in range(30):  # 15 s at 2 Hz, each sample a pair of frames 1/25 s apart
-        img = veil_frames(rising, rng, (sample - 4) / 2.0 if sample >= 4 else None)
+        img = veil_frames(kind, rng, (sample - 4) / 2.0 if sample >= 4 else None)
         for k in range(2):
             index = sample * 12 + k
             found += det.process(Frame(index, index / 25.0, datetime.now(UTC), img, 1.0))
     smoke = [d for d in found if d.type.value == "smoke" and d.phase == "new"]
-    assert bool(smoke) == rising
+    assert bool(smoke) == (kind == "smoke")

@@ -105,9 +105,9 @@ class SmokeFireExpert(BaseModel):
         0.015,
         ge=0,
         le=1,
-        description="Smoke's first alarm needs what it covers to rise by this share of the image height over the smoke "
-        "window (hot smoke is buoyant; a glare spot pulsing in place is not). 0 turns the check off, for a camera looking "
-        "straight down.",
+        description="Smoke's first alarm needs what it covers, its centre and its head, to rise by this share of the "
+        "image height over the smoke window (hot smoke is buoyant; a glare spot pulsing in place is not). 0 turns the "
+        "check off, for a camera looking straight down.",
     )
 
 
@@ -477,31 +477,41 @@ class SmokeFireDetector(Detector):
         return min_rise == 0 or self._rise(active) >= min_rise
 
     def _rise(self, active: np.ndarray) -> float:
-        """How far what differs from the scene in and around the active tiles rose over the
-        smoke window, as a share of the image height. Hot smoke is buoyant: on the composites
-        of the real plume its centre rose 17-43 px (of 360) over the window before the alarm,
-        on the lab fire 11 px, and house6's smoke reaches the top of the view. A glare spot
-        on the facade wanders sideways and pulses in place: -2 to +3 px on the bench's day
-        clip whose glare raised a false alarm without this (but 7-16 px for one by the
-        roofline, half over the sky, which this does not stop). The mask is fixed over the
-        window, so a confuser crossing another tile for a moment does not move the centre;
-        medians of the first and last thirds of the samples that show something. Smoke that
-        reaches the top of the image has left the view upwards (inf), and a window that
-        shows too little to tell leaves it to persistence and growth (inf)."""
+        """How far what differs from the scene in and around the active tiles, and is joined to
+        what is in them, rose over the smoke window, as a share of the image height: the
+        lesser of how far its centre rose and how far its head (top tenth) rose. Hot smoke is
+        buoyant and its head leads: on the composites of the real plume its centre rose 17-43
+        px (of 360) over the window before the alarm and its head as far or further, on the
+        lab fire 11 px, and house6's smoke reaches the top of the view. A glare spot on the
+        facade wanders sideways and pulses in place: -2 to +3 px on the bench's day clip whose
+        glare raised a false alarm without this. One by the roofline is clipped at the top by
+        the sky (no difference there), so as it pulses only its lower edge moves and its
+        centre seems to rise while its head stays put; and a cloud drifting into a tile above
+        it raises the centre and the head alike unless it is left out for not touching the
+        spot. The mask is fixed over the window, so a confuser crossing another tile for a
+        moment does not move either; medians of the first and last thirds of the samples that
+        show something. Smoke that reaches the top of the image has left the view upwards
+        (inf), and a window that shows too little to tell leaves it to persistence and growth
+        (inf)."""
         tiles = cv2.dilate(active.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        mask = self._tile_mask(tiles)
-        centres = []
+        mask, core = self._tile_mask(tiles), self._tile_mask(active)
+        centres, heads = [], []
         for grey in self.recent:  # the window's samples, this one last
-            rows = np.nonzero(self._apart(grey)[1] & mask)[0]
+            rows = np.nonzero(_joined(self._apart(grey)[1] & mask, core))[0]
             if len(rows) < 16:
                 continue
             if rows[0] <= 1:
                 return math.inf
             centres.append(rows.mean())
+            heads.append(np.percentile(rows, 10))
         if len(centres) < 4:
             return math.inf
         k = len(centres) // 3
-        return float(np.median(centres[:k]) - np.median(centres[-k:])) / self.size[1]
+
+        def risen(rows: list[float]) -> float:
+            return float(np.median(rows[:k]) - np.median(rows[-k:]))
+
+        return min(risen(centres), risen(heads)) / self.size[1]
 
     def _bbox(self, active: np.ndarray, changed: np.ndarray) -> tuple[float, float, float, float]:
         """Changed pixels inside the active tiles, else the tiles themselves; source px."""
@@ -559,6 +569,15 @@ def _starts(length: int, tile: int) -> list[int]:
         return [0]
     n = math.ceil((length - tile) / (tile / 2)) + 1
     return [round(i * (length - tile) / (n - 1)) for i in range(n)]
+
+
+def _joined(changed: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """The changed pixels joined (within 2 px) to those inside `core`: the thing itself, not
+    a cloud drifting past in the sky beside it."""
+    near = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8))
+    _, labels = cv2.connectedComponents(near)
+    ids = np.unique(labels[changed & core])
+    return changed & np.isin(labels, ids[ids > 0])
 
 
 def _growing(footprint: deque) -> bool:
