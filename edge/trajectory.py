@@ -140,8 +140,11 @@ def fit_ballistic(camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations:
     known g fixes the scale. Depth along the line of sight is what the points tell least, so two
     priors (in px-equivalent weight) hold the release near the calibrated plane and the speed
     out of it near zero unless the track insists. Each pass weights the equations by the last
-    pass's depths, turning them into pixel residuals. The release is where the vertical speed
-    was zero, or the first point for a thing still rising there (as FallFit.release)."""
+    pass's depths, turning them into pixel residuals, and the priors by the last pass's scatter
+    (per axis, at least PIXEL_SD): a blob centroid that wanders 2-3 px (a 6 px flower pot whose
+    outline changes) would otherwise outweigh them and slide the release along the line of
+    sight, a storey low. The release is where the vertical speed was zero, or the first point
+    for a thing still rising there (as FallFit.release)."""
     t = np.asarray(t, float)
     xy = np.asarray(xy, float)
     n = len(t)
@@ -149,10 +152,10 @@ def fit_ballistic(camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations:
         return None
     s = t - t[0]
     drop = np.outer(-G * s * s / 2, [0.0, 1.0, 0.0])
-    depth, s_r = np.ones(n), 0.0
-    w_z, w_v = PIXEL_SD / RELEASE_DEPTH_SD_M, PIXEL_SD / APPROACH_SD_MPS
+    depth, s_r, sd = np.ones(n), 0.0, PIXEL_SD
     theta = np.zeros(6)
     for _ in range(iterations):
+        w_z, w_v = sd / RELEASE_DEPTH_SD_M, sd / APPROACH_SD_MPS
         rows = (xy[:, :, None] * camera[2][None, None, :] - camera[None, :2, :]) / depth[:, None, None]  # (n, 2, 4)
         a = np.concatenate([rows[:, :, :3], rows[:, :, :3] * s[:, None, None]], 2).reshape(-1, 6)
         b = (-rows[:, :, 3] - np.einsum("nkj,nj->nk", rows[:, :, :3], drop)).reshape(-1)
@@ -163,8 +166,9 @@ def fit_ballistic(camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations:
         if (depth <= 0).any():
             return None
         s_r = min(0.0, theta[4] / G)
+        proj = np.hstack([pts, np.ones((n, 1))]) @ camera.T
+        rms = float(np.sqrt(np.mean(np.sum((proj[:, :2] / proj[:, 2:] - xy) ** 2, 1))))
+        sd = max(PIXEL_SD, rms / np.sqrt(2))  # per axis: the priors weigh against the track's own scatter
     x0, v = theta[:3], theta[3:]
     release = x0 + v * s_r + np.array([0.0, -G * s_r * s_r / 2, 0.0])
-    proj = np.hstack([pts, np.ones((n, 1))]) @ camera.T
-    rms = float(np.sqrt(np.mean(np.sum((proj[:, :2] / proj[:, 2:] - xy) ** 2, 1))))
     return Ballistic(float(t[0] + s_r), release, v, rms)
