@@ -133,7 +133,9 @@ def veil_frames(kind: str, rng: np.random.Generator, t: float | None) -> np.ndar
     while it wanders sideways and pulses ("glare"), or a glare spot by the roofline
     ("roofline glare"): spreading sideways along the top floor while its lower edge rises,
     and invisible above the roof, where the sky is as bright as the glare; or the glare with
-    a cloud drifting past in the sky above it ("glare and cloud")."""
+    a cloud drifting past in the sky above it ("glare and cloud"), or with a bright cloud that
+    comes to rest on its top edge from one sample to the next, 4 s after it appeared ("glare
+    joined")."""
     img = np.full((360, 640, 3), 150, np.float32)
     for x in range(20, 640, 60):
         img[20:340:40, x : x + 30] = 70  # window rows, so the veil has something to cover
@@ -151,20 +153,23 @@ def veil_frames(kind: str, rng: np.random.Generator, t: float | None) -> np.ndar
             cx = 315 + (0 if kind == "smoke" else 30 * np.sin(t / 3))
             cy = 200 - 8 * t if kind == "smoke" else 170
             cv2.circle(veil, (round(cx), round(cy)), round(r), 1.0, -1)
+            if kind == "glare joined" and t >= 4:
+                cv2.ellipse(veil, (round(cx), round(cy - r - 20)), (45, 22), 0, 0, 360, 1.0, -1)
         churn = cv2.resize(rng.random((36, 64), np.float32), (640, 360), interpolation=cv2.INTER_CUBIC)
         veil = cv2.GaussianBlur(veil, (0, 0), 4) * (0.4 + 0.5 * np.clip(churn, 0, 1))
         img = img * (1 - veil[..., None]) + 200 * veil[..., None]
     return np.clip(img + rng.normal(0, 1.5, img.shape), 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("kind", ["smoke", "glare", "roofline glare", "glare and cloud"])
+@pytest.mark.parametrize("kind", ["smoke", "glare", "roofline glare", "glare and cloud", "glare joined"])
 def test_smoke_rises_and_a_glare_spot_does_not(tmp_path: Path, kind: str) -> None:
     """Hot smoke is buoyant: what it covers moves up the image, its head first. A grey spot
     that spreads and churns but stays at one height (low sun glare off a window, wandering
     and pulsing) is not smoke, even where the model calls it smoke in every sample; nor is
     one by the roofline whose lower edge rises while the sky hides its top, so that its
     centre rises but its head does not; nor one with a cloud drifting into view in the sky
-    above it, which does not touch it."""
+    above it, which does not touch it; nor one that a cloud joins from one sample to the next,
+    whose head jumps up once and then holds (smoke's head advances sample by sample)."""
     det = always_smoke_detector(tmp_path)
     rng = np.random.default_rng(1)
     found = []
