@@ -102,9 +102,9 @@ def test_a_wobbling_drop_seen_from_its_release_stays_on_the_plane() -> None:
     changes from frame to frame). Seen from the hand that let it go at the balcony fronts, the
     3-D fit should keep its release on the calibrated plane and in view, so the plane's release
     names the floor. Priors weighed against a 1 px scatter let the wobble pull the depth 0.6-1.9
-    m toward the camera, off the plane, and the release 1.5-2 m low: a storey off (bench video:
-    6 of 12 dusk floors wrong, 3 of them this way). Weighed against the track's own scatter they
-    hold it."""
+    m toward the camera, off the plane, and the release down with it (1.5 m on a bench drop: a
+    storey off; 3 of the 6 wrong dusk floors were this). Weighed against the track's own scatter
+    they hold it."""
     spec = SceneSpec(hfov_deg=75.0, tilt_deg=65.0, distance_m=14.0, floors=18)
     cam = Camera(spec)
     calib = calibration(spec, cam)

@@ -481,25 +481,25 @@ class SmokeFireDetector(Detector):
 
     def _rise(self, active: np.ndarray) -> float:
         """How far what differs from the scene in and around the active tiles, and is joined to
-        what is in them, rose over the smoke window, as a share of the image height: the
-        lesser of how far its centre rose and how far its head (top tenth) rose. Hot smoke is
-        buoyant and its head leads: on the composites of the real plume its centre rose 17-43
-        px (of 360) over the window before the alarm and its head as far or further, on the
-        lab fire 11 px, and house6's smoke reaches the top of the view. A glare spot on the
-        facade wanders sideways and pulses in place: -2 to +3 px on the bench's day clip whose
-        glare raised a false alarm without this. One by the roofline is clipped at the top by
-        the sky (no difference there), so as it pulses only its lower edge moves and its
-        centre seems to rise while its head stays put; and a cloud drifting into a tile above
-        it raises the centre and the head alike unless it is left out for not touching the
-        spot. Nor does the head rise when it makes most of its rise (HEAD_JUMP_SHARE) from one
-        sample to the next: smoke's head advances sample by sample (its largest step was at
-        most 0.69 of the rise on the composites, 0.49 on the lab fire), while a glare spot that
-        a cloud comes to touch, or a lit patch of steam whose halo doubles at night, jumps once
-        (0.85-2.7 on the bench clips whose alarms were false). The mask is fixed over the window, so a confuser crossing another tile for a
-        moment does not move either; medians of the first and last thirds of the samples that
-        show something. Smoke that reaches the top of the image has left the view upwards
-        (inf), and a window that shows too little to tell leaves it to persistence and growth
-        (inf)."""
+        what is in them, rose over the smoke window, as a share of the image height: the lesser
+        of how far its centre rose and how far its head (top tenth) rose. Hot smoke is buoyant
+        and its head leads: on the composites of the real plume its centre rose 17-43 px (of
+        360) over the window before the alarm and its head as far or further, on the lab fire
+        11 px, and house6's smoke reaches the top of the view. A glare spot on the facade
+        wanders sideways and pulses in place: -2 to +3 px on the bench's day clip whose glare
+        raised a false alarm without this. One by the roofline is clipped at the top by the sky
+        (no difference there), so as it pulses only its lower edge moves and its centre seems
+        to rise while its head stays put; and a cloud drifting into a tile above it raises the
+        centre and the head alike unless it is left out for not touching the spot. Nor does the
+        head rise when it makes most of its rise (HEAD_JUMP_SHARE) from one sample to the next:
+        smoke's head advances sample by sample (its largest step was at most 0.69 of the rise
+        on the composites, 0.49 on the lab fire), while a glare spot that a cloud comes to
+        touch, or a lit patch of steam whose halo doubles at night, jumps once (0.85-2.7 at
+        four of the bench's six false alarms). The mask is fixed over the window, so a confuser
+        crossing another tile for a moment does not move either; medians of the first and last
+        thirds of the samples that show something. Smoke that reaches the top of the image has
+        left the view upwards (inf), and a window that shows too little to tell leaves it to
+        persistence and growth (inf)."""
         tiles = cv2.dilate(active.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         mask, core = self._tile_mask(tiles), self._tile_mask(active)
         centres, heads = [], []
