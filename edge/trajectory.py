@@ -124,7 +124,7 @@ class Ballistic:
 # few metres a second shows in a long enough track and overrides the second.
 RELEASE_DEPTH_SD_M = 0.2
 APPROACH_SD_MPS = 0.3
-PIXEL_SD = 1.0
+PIXEL_SD = 1.0  # px: the least scatter the two priors are weighed against (fit_ballistic)
 # A release fitted at most this long before the first point was in view (Ballistic.release_seen).
 SEEN_S = 0.12
 SEEN_DEPTH_M = 2 * RELEASE_DEPTH_SD_M
@@ -162,12 +162,12 @@ def fit_ballistic(camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations:
         prior = np.array([[0, 0, w_z, 0, 0, w_z * s_r], [0, 0, 0, 0, 0, w_v]])
         theta = np.linalg.lstsq(np.vstack([a, prior]), np.concatenate([b, [0.0, 0.0]]), rcond=None)[0]
         pts = theta[:3] + np.outer(s, theta[3:]) + drop
-        depth = np.hstack([pts, np.ones((n, 1))]) @ camera[2]
+        proj = np.hstack([pts, np.ones((n, 1))]) @ camera.T
+        depth = proj[:, 2]
         if (depth <= 0).any():
             return None
         s_r = min(0.0, theta[4] / G)
-        proj = np.hstack([pts, np.ones((n, 1))]) @ camera.T
-        rms = float(np.sqrt(np.mean(np.sum((proj[:, :2] / proj[:, 2:] - xy) ** 2, 1))))
+        rms = float(np.sqrt(np.mean(np.sum((proj[:, :2] / depth[:, None] - xy) ** 2, 1))))
         sd = max(PIXEL_SD, rms / np.sqrt(2))  # per axis: the priors weigh against the track's own scatter
     x0, v = theta[:3], theta[3:]
     release = x0 + v * s_r + np.array([0.0, -G * s_r * s_r / 2, 0.0])
