@@ -105,6 +105,7 @@ class Ballistic:
     release: np.ndarray  # (X, Y, Z) facade metres at the release: along, up, out toward the camera
     velocity: np.ndarray  # at the first observation, m/s
     rms_px: float  # reprojection residual RMS
+    t_first: float  # the first observation
 
     def release_seen(self, t_first: float) -> bool:
         """Was the release in view, on the calibrated plane? The fit puts it at most SEEN_S
@@ -118,6 +119,13 @@ class Ballistic:
         well before the first point, or far off the plane, was not seen: the fit stands."""
         return self.release_t >= t_first - SEEN_S and abs(float(self.release[2])) <= SEEN_DEPTH_M
 
+    def fallen(self, t: float) -> float:
+        """Metres the thing has fallen below its release by time t, in three dimensions (a fit
+        made under g)."""
+        s = t - self.release_t
+        up = float(self.velocity[1]) - G * (self.release_t - self.t_first)  # vertical speed at the release
+        return G * s * s / 2 - up * s
+
 
 # What the fit assumes where the track cannot tell: things are let go at the plane the facade was
 # calibrated on (the balcony fronts, give or take an arm), and leave it slowly; a toss out at a
@@ -130,7 +138,9 @@ SEEN_S = 0.12
 SEEN_DEPTH_M = 2 * RELEASE_DEPTH_SD_M
 
 
-def fit_ballistic(camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations: int = 4) -> Ballistic | None:
+def fit_ballistic(
+    camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations: int = 4, gravity: float = G
+) -> Ballistic | None:
     """A free fall in three dimensions through image points of a calibrated camera.
 
     Seen from below, a thing tossed out toward the camera seems on the facade plane to rise and
@@ -144,14 +154,16 @@ def fit_ballistic(camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations:
     (per axis, at least PIXEL_SD): a blob centroid that wanders 2-3 px (a 6 px flower pot whose
     outline changes) would otherwise outweigh them and slide the release along the line of
     sight, a storey low. The release is where the vertical speed was zero, or the first point
-    for a thing still rising there (as FallFit.release)."""
+    for a thing still rising there (as FallFit.release). With `gravity` 0 it fits a steady
+    straight motion instead, under the same priors: what a track that gravity does not explain
+    (a bird's flight) is followed by as well."""
     t = np.asarray(t, float)
     xy = np.asarray(xy, float)
     n = len(t)
     if n < 4:
         return None
     s = t - t[0]
-    drop = np.outer(-G * s * s / 2, [0.0, 1.0, 0.0])
+    drop = np.outer(-gravity * s * s / 2, [0.0, 1.0, 0.0])
     depth, s_r, sd = np.ones(n), 0.0, PIXEL_SD
     theta = np.zeros(6)
     for _ in range(iterations):
@@ -166,9 +178,9 @@ def fit_ballistic(camera: np.ndarray, t: np.ndarray, xy: np.ndarray, iterations:
         depth = proj[:, 2]
         if (depth <= 0).any():
             return None
-        s_r = min(0.0, theta[4] / G)
+        s_r = min(0.0, theta[4] / gravity) if gravity > 0 else 0.0
         rms = float(np.sqrt(np.mean(np.sum((proj[:, :2] / depth[:, None] - xy) ** 2, 1))))
         sd = max(PIXEL_SD, rms / np.sqrt(2))  # per axis: the priors weigh against the track's own scatter
     x0, v = theta[:3], theta[3:]
-    release = x0 + v * s_r + np.array([0.0, -G * s_r * s_r / 2, 0.0])
-    return Ballistic(float(t[0] + s_r), release, v, rms)
+    release = x0 + v * s_r + np.array([0.0, -gravity * s_r * s_r / 2, 0.0])
+    return Ballistic(float(t[0] + s_r), release, v, rms, float(t[0]))

@@ -85,6 +85,17 @@ DEPTH_FIT_S = 1.6  # s of track the final 3-D release is fitted on (ThrownDetect
 ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
 SHAKE_MIN_PX = 0.5  # a camera that moves less than this between frames is not shaking
 SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
+# A throw judged in 3-D (ThrownDetector._tossed) was let go at most this long before its first
+# point, this far out from the balcony fronts, and left them no faster than a hand tosses and
+# not into the building (but for the fit's scatter).
+TOSS_SEEN_S = 0.3
+TOSS_DEPTH_M = 1.5
+TOSS_SPEED_MPS = 6.0
+TOSS_INWARD_MPS = 0.5
+# ... and a steady straight motion in 3-D (no gravity) must leave this many times the free
+# fall's scatter about the track: seen steeply from below, a fall is mostly along the line of
+# sight, so a free fall with its depth free can follow a bird's level flight too.
+TOSS_GRAVITY_GAIN = 1.5
 
 
 class ThrownExpert(BaseModel):
@@ -266,9 +277,10 @@ class Verdict:
     release_h: float  # metres above the facade's bottom edge
     release_x: float  # metres along the facade (at the first point)
     fallen_m: float
-    kind: str  # "accelerating" | "terminal"
+    kind: str  # "accelerating" | "terminal" | "tossed" (judged in 3-D)
     # the facade-plane release (t, h, x) when the release above is the 3-D fit's
     plane_release: tuple[float, float, float] | None = None
+    depth_rms_px: float | None = None  # a tossed one's: how closely the 3-D fall follows it
 
 
 def _released_at(v: Verdict, t: float, h: float, x: float, plane_release: tuple[float, float, float] | None) -> Verdict:
@@ -791,6 +803,14 @@ class ThrownDetector(Detector):
         soft, most = statistics.median(tr.soft), self.cfg.expert.max_edge_softness
         if most is not None and soft > most:
             return f"out of focus (edge softness {soft:.2f} > {most}): at the lens, an insect or a web"
+        verdict = self._on_plane(tr)
+        if isinstance(verdict, str):
+            return self._tossed(tr) or verdict
+        return verdict
+
+    def _on_plane(self, tr: Track) -> Verdict | str:
+        """The throw as seen on the calibrated facade plane, or why it is none."""
+        n = len(tr.t)
         t = np.array(tr.t)
         xy = self._source_xy(tr)
         storey_m = self.cfg.storey_m
@@ -847,6 +867,59 @@ class ThrownDetector(Detector):
             f"{self.th.accel_lo / G:.2f}-{self.th.accel_hi / G:.2f} g, mean speed {fit.speed_mean:.1f} m/s"
             + (", raining" if raining else "")
         )
+
+    def _tossed(self, tr: Track) -> Verdict | None:
+        """A throw judged in three dimensions where the plane turned it down: tossed out toward
+        an upward camera, a thing seems on the plane to rise, hang and then plunge, so the
+        plane's fall, its parabola and its drift all misjudge it (a shoe thrown up and out
+        fell 15.8 m while on the plane it seemed to fall 1.1 storeys; a brick that left the
+        view sideways seemed to fall 1.9). The 3-D free fall, with g fixed, has to follow the
+        track to within a small object's localisation (_free_fall_in_depth), from a release in
+        view or just before it (TOSS_SEEN_S; anything first seen late at speed is the plane's
+        to judge), on the balcony fronts give or take TOSS_DEPTH_M, moving out of them at a
+        speed a hand gives (TOSS_SPEED_MPS), not into the building: a raindrop falling
+        straight at 10 m/s for a second is followed by a fall that goes 2 m into the wall.
+        The thing must have fallen the configured storeys in 3-D, going down on the plane
+        from its apex as it does, and gravity must show: a steady straight motion in 3-D has
+        to follow it clearly worse (TOSS_GRAVITY_GAIN). A bird flying level along the facade
+        at 11 m/s was followed by a free fall to 2.8 px "fallen 7.4 m" (the fall hidden along
+        the line of sight), and by a steady flight to 1.7 px; for the bench's throws that
+        passed this way, no gravity left 1.7-18 times the scatter, or could not follow them
+        at all."""
+        if not self.calibrated:
+            return None
+        t = np.array(tr.t)
+        need_m = self.cfg.min_fall_floors * self.cfg.storey_m
+        # from rest a thing needs sqrt(2 d / g) to fall d: a younger track cannot have (and
+        # the fit is not worth its cost on every noise track in every frame)
+        if t[-1] - t[0] < math.sqrt(2 * need_m / G) - TOSS_SEEN_S:
+            return None
+        if len(t) < 0.5 * ((t[-1] - t[0]) * self.camera.fps + 1):
+            return None
+        xy = self._source_xy(tr)
+        fit = self._free_fall_in_depth(t, xy)
+        if fit is None or fit.release_t < t[0] - TOSS_SEEN_S:
+            return None
+        if abs(float(fit.release[2])) > TOSS_DEPTH_M or not -TOSS_INWARD_MPS <= fit.velocity[2] <= TOSS_SPEED_MPS:
+            return None
+        fallen = fit.fallen(float(t[-1]))
+        if fallen < need_m:
+            return None
+        steady = fit_ballistic(self._camera, t, xy, gravity=0.0)
+        if steady is not None and steady.rms_px < TOSS_GRAVITY_GAIN * fit.rms_px:
+            return None  # flown, not fallen: gravity does not explain the path better than no gravity
+        x_m, h = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m).T
+        top = int(np.argmax(h))
+        if len(t) - top <= 2 or (np.diff(h[top:]) < 0).mean() < 0.8:
+            return None
+        plane = fit_fall(t, h)
+        if plane is None:
+            return None
+        if fit.release_seen(float(t[0])):  # where its image lies on the facade names the floor
+            release_h, release_x = float(h[0]), float(x_m[0])
+        else:
+            release_x, release_h = float(fit.release[0]), float(fit.release[1])
+        return Verdict(plane, fit.release_t, release_h, release_x, fallen, "tossed", depth_rms_px=fit.rms_px)
 
     def _hangs(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray) -> str | None:
         """Why a fall whose whole path accelerates as gravity does is still no throw: its first
@@ -970,6 +1043,9 @@ class ThrownDetector(Detector):
         v = tr.verdict
         assert v is not None, "only confirmed tracks end with an event"
         t, xy = np.array(tr.t), self._source_xy(tr)
+        if v.kind == "tossed":  # its fall shows only in 3-D; the release stays as confirmed
+            fit = self._free_fall_in_depth(t, xy)
+            return v if fit is None else replace(v, fallen_m=fit.fallen(float(t[-1])))
         early = t <= t[0] + DEPTH_FIT_S
         v = self._in_depth(tr.only(early), v)
         _x_m, h_last = self.facade.to_metres(xy[-1:], self.cfg.storey_m, self._width_m)[0]
@@ -1006,14 +1082,23 @@ class ThrownDetector(Detector):
             end_t=float(t[-1]) if phase == "end" else None,
             confidence=conf,
             thrown=thrown,
-            note=f"{verdict.kind} fall, {verdict.fit.accel / G:.2f} g",
+            note=(
+                f"tossed, a free fall in 3-D to {verdict.depth_rms_px:.1f} px"
+                if verdict.depth_rms_px is not None
+                else f"{verdict.kind} fall, {verdict.fit.accel / G:.2f} g"
+            ),
             draw=lambda img, th=thrown: draw_overlay(img, th, self.facade if self.calibrated else None),
         )
 
     def _confidence(self, v: Verdict, n: int) -> float:
-        """Fit quality, track length and closeness to free fall, each weighted, in [0, 1]."""
-        quality = min(1.0, max(0.0, (v.fit.r2 - 0.8) / 0.2))
+        """Fit quality, track length and closeness to free fall, each weighted, in [0, 1]. A
+        tossed one's fit is the 3-D free fall, g fixed: its quality is how closely it follows
+        (1 px of scatter and better is full marks, the wander test's 2.5 px none)."""
         length = min(1.0, n / 20)
+        if v.depth_rms_px is not None:
+            quality = min(1.0, max(0.0, (2.5 - v.depth_rms_px) / 1.5))
+            return round(0.5 * quality + 0.3 * length + 0.2, 3)
+        quality = min(1.0, max(0.0, (v.fit.r2 - 0.8) / 0.2))
         gravity = max(0.0, 1.0 - abs(v.fit.accel / G - 1.0)) if v.kind == "accelerating" else 0.3
         return round(0.5 * quality + 0.3 * length + 0.2 * gravity, 3)
 
