@@ -85,6 +85,8 @@ DEPTH_FIT_S = 1.6  # s of track the final 3-D release is fitted on (ThrownDetect
 ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
 SHAKE_MIN_PX = 0.5  # a camera that moves less than this between frames is not shaking
 SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
+STEP_PX = 2.0  # a fall's steps are judged over strides that fall this far in the image (_steps_down)
+STEP_JUMP_SHARE = 0.25  # ... unless one frame's step made this share of the fall
 # A throw judged in 3-D (ThrownDetector._tossed) was let go at most this long before its first
 # point, this far out from the balcony fronts, and left them no faster than a hand tosses and
 # not into the building (but for the fit's scatter).
@@ -288,6 +290,26 @@ def _released_at(v: Verdict, t: float, h: float, x: float, plane_release: tuple[
     return replace(
         v, release_t=t, release_h=h, release_x=x, fallen_m=v.fallen_m + h - v.release_h, plane_release=plane_release
     )
+
+
+def _steps_down(h: np.ndarray, y_px: np.ndarray) -> float:
+    """Share of a fall's steps (heights `h` from its apex, image rows `y_px`) that go down.
+
+    Steps are taken over strides that fall STEP_PX in the image: a slow ember high on a far
+    facade falls about a pixel a frame and its faint streak's centroid jitters by as much, so
+    frame to frame a quarter of its steps seem to go up. A fall made of a few jumps (a thing
+    that crept and then leapt: STEP_JUMP_SHARE of the fall in one frame) is judged frame by
+    frame, as a stride would hide its creeping."""
+    n = len(h)
+    if n <= 2:
+        return 0.0
+    steps = np.diff(h)
+    fall = float(h[0] - h[-1])
+    per_step = (float(y_px[-1]) - float(y_px[0])) / (n - 1)
+    stride = 1 if per_step <= 0 else min(n - 1, math.ceil(STEP_PX / per_step))
+    if stride == 1 or fall <= 0 or float(-steps.min()) > STEP_JUMP_SHARE * fall:
+        return float((steps < 0).mean())
+    return float((h[stride:] - h[:-stride] < 0).mean())
 
 
 def _without_specks(blobs: list[Blob]) -> list[Blob]:
@@ -837,7 +859,7 @@ class ThrownDetector(Detector):
         if rms_px > limit:
             return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
         top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
-        down = (np.diff(h[top:]) < 0).mean() if n - top > 2 else 0.0
+        down = _steps_down(h[top:], xy[top:, 1])
         if down < 0.8:
             return f"only {down:.0%} of steps go down"
         # sideways drift along the facade must stay below the fall
@@ -910,7 +932,7 @@ class ThrownDetector(Detector):
             return None  # flown, not fallen: gravity does not explain the path better than no gravity
         x_m, h = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m).T
         top = int(np.argmax(h))
-        if len(t) - top <= 2 or (np.diff(h[top:]) < 0).mean() < 0.8:
+        if _steps_down(h[top:], xy[top:, 1]) < 0.8:
             return None
         plane = fit_fall(t, h)
         if plane is None:
