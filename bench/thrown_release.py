@@ -78,7 +78,7 @@ def main() -> None:
             fit = fit_ballistic(camera, s, xy)
             depth_h = fit.release[1] if fit is not None else plane_h
             # as the detector chooses: the plane where the fit says the release was in view
-            chosen_h = plane_h if fit is None or fit.release_seen(float(s[0])) else depth_h
+            chosen_h = plane_h if fit is None or fit.release_seen() else depth_h
             floors = [floor_of(facade, h) for h in (plane_h, depth_h, chosen_h)]
             rows.setdefault(th.truth["style"], []).append(
                 [v for f in floors for v in (f == th.floor, f is not None and abs(f - th.floor) <= 1)]

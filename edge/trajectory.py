@@ -107,7 +107,7 @@ class Ballistic:
     rms_px: float  # reprojection residual RMS
     t_first: float  # the first observation
 
-    def release_seen(self, t_first: float) -> bool:
+    def release_seen(self) -> bool:
         """Was the release in view, on the calibrated plane? The fit puts it at most SEEN_S
         before the first point, within SEEN_DEPTH_M of the plane. Then the first point's image
         is the release and only its depth along the line of sight is unknown, which is what a
@@ -117,7 +117,7 @@ class Ballistic:
         the prior depth, names the floor better: without video (bench/thrown_release.py,
         first seen within 0.08 s) 98 % exact against 91 % for the 3-D fit. A release fitted
         well before the first point, or far off the plane, was not seen: the fit stands."""
-        return self.release_t >= t_first - SEEN_S and abs(float(self.release[2])) <= SEEN_DEPTH_M
+        return self.release_t >= self.t_first - SEEN_S and abs(float(self.release[2])) <= SEEN_DEPTH_M
 
     def fallen(self, t: float) -> float:
         """Metres the thing has fallen below its release by time t, in three dimensions (a fit

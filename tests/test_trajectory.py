@@ -119,7 +119,7 @@ def test_a_wobbling_drop_seen_from_its_release_stays_on_the_plane() -> None:
         for seed in range(20)
     ]
     depths = [abs(float(f.release[2])) for f in fits if f is not None]
-    seen = [f.release_seen(0.0) for f in fits if f is not None]
+    seen = [f.release_seen() for f in fits if f is not None]
     assert len(depths) >= 15
     assert np.median(depths) < 0.3
     assert np.mean(seen) >= 0.9

@@ -937,7 +937,7 @@ class ThrownDetector(Detector):
         plane = fit_fall(t, h)
         if plane is None:
             return None
-        if fit.release_seen(float(t[0])):  # where its image lies on the facade names the floor
+        if fit.release_seen():  # where its image lies on the facade names the floor
             release_h, release_x = float(h[0]), float(x_m[0])
         else:
             release_x, release_h = float(fit.release[0]), float(fit.release[1])
@@ -1021,7 +1021,7 @@ class ThrownDetector(Detector):
         fit = self._free_fall_in_depth(t, xy)
         if fit is None:
             return verdict
-        if fit.release_seen(float(t[0])):
+        if fit.release_seen():
             # the release is in view: where its image lies on the facade names the floor
             if verdict.plane_release is None:
                 return verdict
