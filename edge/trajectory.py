@@ -106,6 +106,7 @@ class Ballistic:
     velocity: np.ndarray  # at the first observation, m/s
     rms_px: float  # reprojection residual RMS
     t_first: float  # the first observation
+    gravity: float = G  # m/s^2 the fit was made under (0: a steady straight motion)
 
     def release_seen(self) -> bool:
         """Was the release in view, on the calibrated plane? The fit puts it at most SEEN_S
@@ -120,11 +121,10 @@ class Ballistic:
         return self.release_t >= self.t_first - SEEN_S and abs(float(self.release[2])) <= SEEN_DEPTH_M
 
     def fallen(self, t: float) -> float:
-        """Metres the thing has fallen below its release by time t, in three dimensions (a fit
-        made under g)."""
+        """Metres the thing has fallen below its release by time t, in three dimensions."""
         s = t - self.release_t
-        up = float(self.velocity[1]) - G * (self.release_t - self.t_first)  # vertical speed at the release
-        return G * s * s / 2 - up * s
+        up = float(self.velocity[1]) - self.gravity * (self.release_t - self.t_first)  # vertical speed at the release
+        return self.gravity * s * s / 2 - up * s
 
 
 # What the fit assumes where the track cannot tell: things are let go at the plane the facade was
@@ -183,4 +183,4 @@ def fit_ballistic(
         sd = max(PIXEL_SD, rms / np.sqrt(2))  # per axis: the priors weigh against the track's own scatter
     x0, v = theta[:3], theta[3:]
     release = x0 + v * s_r + np.array([0.0, -gravity * s_r * s_r / 2, 0.0])
-    return Ballistic(float(t[0] + s_r), release, v, rms, float(t[0]))
+    return Ballistic(float(t[0] + s_r), release, v, rms, float(t[0]), gravity)

@@ -848,7 +848,7 @@ class ThrownDetector(Detector):
             return f"fell {fallen / storey_m:.1f} storeys ({fit.drop / storey_m:.1f} seen), need {self.cfg.min_fall_floors}"
         if fit.r2 < self.th.min_r2:
             return f"fit R2 {fit.r2:.3f} < {self.th.min_r2:.2f}"
-        frames = (t[-1] - t[0]) * self.camera.fps + 1
+        frames = self._frames_spanned(t)
         if n < 0.5 * frames:
             return f"seen in {n} of {frames:.0f} frames"
         # in image px, a real object's centroid sits on its parabola to a pixel or two;
@@ -916,9 +916,17 @@ class ThrownDetector(Detector):
         # the fit is not worth its cost on every noise track in every frame)
         if t[-1] - t[0] < math.sqrt(2 * need_m / G) - TOSS_SEEN_S:
             return None
-        if len(t) < 0.5 * ((t[-1] - t[0]) * self.camera.fps + 1):
+        if len(t) < 0.5 * self._frames_spanned(t):
             return None
         xy = self._source_xy(tr)
+        # the plane's cheap tests first: two 3-D fits follow
+        x_m, h = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m).T
+        top = int(np.argmax(h))
+        if _steps_down(h[top:], xy[top:, 1]) < 0.8:
+            return None
+        plane = fit_fall(t, h)
+        if plane is None:
+            return None
         fit = self._free_fall_in_depth(t, xy)
         if fit is None or fit.release_t < t[0] - TOSS_SEEN_S:
             return None
@@ -930,18 +938,15 @@ class ThrownDetector(Detector):
         steady = fit_ballistic(self._camera, t, xy, gravity=0.0)
         if steady is not None and steady.rms_px < TOSS_GRAVITY_GAIN * fit.rms_px:
             return None  # flown, not fallen: gravity does not explain the path better than no gravity
-        x_m, h = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m).T
-        top = int(np.argmax(h))
-        if _steps_down(h[top:], xy[top:, 1]) < 0.8:
-            return None
-        plane = fit_fall(t, h)
-        if plane is None:
-            return None
         if fit.release_seen():  # where its image lies on the facade names the floor
             release_h, release_x = float(h[0]), float(x_m[0])
         else:
             release_x, release_h = float(fit.release[0]), float(fit.release[1])
         return Verdict(plane, fit.release_t, release_h, release_x, fallen, "tossed", depth_rms_px=fit.rms_px)
+
+    def _frames_spanned(self, t: np.ndarray) -> float:
+        """Frames from a track's first point to its last, both counted."""
+        return (t[-1] - t[0]) * self.camera.fps + 1
 
     def _hangs(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray) -> str | None:
         """Why a fall whose whole path accelerates as gravity does is still no throw: its first
