@@ -138,10 +138,15 @@ def run_confusers(job: tuple[str, int, float, Path]) -> dict:
     return {"name": name, "set": key, "events": smoke_events(report.events), "video_s": report.duration_s}
 
 
-def confuser_jobs(minutes: float, scenes: int, out: Path) -> list[tuple[str, int, float, Path]]:
-    """`scenes` clips of each confuser set; scene s of set i has seed 6000 + 100 s + i, so a
-    run with more scenes keeps the clips of a run with fewer."""
-    return [(key, 6000 + 100 * s + i, minutes * 60, out) for s in range(scenes) for i, key in enumerate(CONFUSER_SETS)]
+def confuser_jobs(minutes: float, scenes: int, out: Path, first: int = 0) -> list[tuple[str, int, float, Path]]:
+    """`scenes` clips of each confuser set from scene `first` on; scene s of set i has seed
+    6000 + 100 s + i, so a run with more scenes keeps the clips of a run with fewer, and one
+    from a later `first` adds clips no run before it saw."""
+    return [
+        (key, 6000 + 100 * s + i, minutes * 60, out)
+        for s in range(first, first + scenes)
+        for i, key in enumerate(CONFUSER_SETS)
+    ]
 
 
 def image_metrics(seed: int) -> dict:
@@ -239,22 +244,7 @@ def markdown(img: dict, comps: list[dict], fires: list[dict], conf: list[dict], 
         lines.append(
             f"| real fire: {f['name']} | 1 | {'yes' if f['latency'] is not None else 'no'} | first alarm {first}, fire {fire} | - | fire <= 5 s |"
         )
-    hours = sum(c["video_s"] for c in conf) / 3600
-    n = sum(len(c["events"]) for c in conf)
-    lines += [
-        "",
-        "| confuser-only video | hours | false alarms (smoke + fire) | per camera per 24 h | target |",
-        "|---|---|---|---|---|",
-    ]
-    for key, kinds in CONFUSER_SETS.items():
-        group = [c for c in conf if c["set"] == key]
-        lines.append(
-            f"| {key}: {', '.join(kinds)} ({len(group)} clips) | {sum(c['video_s'] for c in group) / 3600:.2f} | "
-            f"{false_alarms(group)} | | |"
-        )
-    lines.append(
-        f"| all | {hours:.2f} | {false_alarms(conf)} | {n / hours * 24 if hours else float('nan'):.1f} | <= 1 |"
-    )
+    lines += ["", *confuser_table(conf)]
     lines += [
         "",
         "| cost | measured | target |",
@@ -264,9 +254,30 @@ def markdown(img: dict, comps: list[dict], fires: list[dict], conf: list[dict], 
         f"| a batch of 24 tiles, one thread | {cost['batch24_ms']:.1f} ms | |",
         f"| detector CPU per 1080p25 camera (analyze with it minus without; decode not counted) | {100 * (cpu['with'] - cpu['without']):.1f} % of one core | |",
         "",
-        f"A false-alarm rate below one per {hours:.2f} h cannot be told from zero; the 24 h figure is the count scaled.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def confuser_table(conf: list[dict]) -> list[str]:
+    """False alarms per confuser set and in all, with the hours they were counted over."""
+    hours = sum(c["video_s"] for c in conf) / 3600
+    n = sum(len(c["events"]) for c in conf)
+    lines = [
+        "| confuser-only video | hours | false alarms (smoke + fire) | per camera per 24 h | target |",
+        "|---|---|---|---|---|",
+    ]
+    for key, kinds in CONFUSER_SETS.items():
+        group = [c for c in conf if c["set"] == key]
+        lines.append(
+            f"| {key}: {', '.join(kinds)} ({len(group)} clips) | {sum(c['video_s'] for c in group) / 3600:.2f} | "
+            f"{false_alarms(group)} | | |"
+        )
+    lines += [
+        f"| all | {hours:.2f} | {false_alarms(conf)} | {n / hours * 24 if hours else float('nan'):.1f} | <= 1 |",
+        "",
+        f"A false-alarm rate below one per {hours:.2f} h cannot be told from zero; the 24 h figure is the count scaled.",
+    ]
+    return lines
 
 
 def main() -> None:
@@ -274,6 +285,10 @@ def main() -> None:
     ap.add_argument("--composites", type=int, default=12)
     ap.add_argument("--confuser-minutes", type=float, default=5.0, help="per confuser clip")
     ap.add_argument("--confuser-scenes", type=int, default=6, help="clips of each confuser set")
+    ap.add_argument("--confuser-from", type=int, default=0, help="the first confuser scene (later ones: unseen clips)")
+    ap.add_argument(
+        "--confusers-only", action="store_true", help="only the confuser clips: print their false alarms, write nothing"
+    )
     ap.add_argument("--seed", type=int, default=0, help="the trainer's split seed")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--write", action="store_true")
@@ -281,11 +296,20 @@ def main() -> None:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
+    jobs = confuser_jobs(args.confuser_minutes, args.confuser_scenes, args.out, args.confuser_from)
+    if args.confusers_only:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            conf = list(pool.map(run_confusers, jobs))
+        print(f"done in {time.time() - t0:.0f} s; commit {commit()}", file=sys.stderr)
+        print("\n".join(confuser_table(conf)))
+        for c in conf:
+            print(c["name"], [(e["type"], e["alarm_s"]) for e in c["events"]])
+        return
     img = image_metrics(args.seed)
     with ProcessPoolExecutor(args.jobs) as pool:
         comps = pool.map(run_composite, [(k, args.out) for k in range(args.composites)])
         fires = pool.map(run_fire_clip, [(c, args.out) for c in FIRE_CLIPS])
-        conf = pool.map(run_confusers, confuser_jobs(args.confuser_minutes, args.confuser_scenes, args.out))
+        conf = pool.map(run_confusers, jobs)
         comps, fires, conf = list(comps), list(fires), list(conf)
     cost = model_cost()
     with tempfile.TemporaryDirectory() as tmp:
