@@ -244,8 +244,9 @@ def markdown(img: dict, comps: list[dict], fires: list[dict], conf: list[dict], 
         lines.append(
             f"| real fire: {f['name']} | 1 | {'yes' if f['latency'] is not None else 'no'} | first alarm {first}, fire {fire} | - | fire <= 5 s |"
         )
-    lines += ["", *confuser_table(conf)]
     lines += [
+        "",
+        *confuser_table(conf),
         "",
         "| cost | measured | target |",
         "|---|---|---|",
@@ -253,7 +254,6 @@ def markdown(img: dict, comps: list[dict], fires: list[dict], conf: list[dict], 
         f"| one inference at {cost['input']}, one thread | {cost['one_ms']:.2f} ms | <= 15 ms |",
         f"| a batch of 24 tiles, one thread | {cost['batch24_ms']:.1f} ms | |",
         f"| detector CPU per 1080p25 camera (analyze with it minus without; decode not counted) | {100 * (cpu['with'] - cpu['without']):.1f} % of one core | |",
-        "",
     ]
     return "\n".join(lines) + "\n"
 
