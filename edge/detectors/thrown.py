@@ -83,6 +83,9 @@ STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
 TRAJECTORY_POINTS = 64
 DEPTH_FIT_S = 1.6  # s of track the final 3-D release is fitted on (ThrownDetector._final)
 ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
+RETRACE_S = 2.5  # s of past blobs kept to trace a confirmed fall back before its track (_retrace)
+RETRACE_GAP_S = 0.6  # ... through no longer a run of frames where it was not seen
+RETRACE_FIT = 10  # earliest points the backward prediction is fitted on
 SHAKE_MIN_PX = 0.5  # a camera that moves less than this between frames is not shaking
 SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
 STEP_PX = 2.0  # a fall's steps are judged over strides that fall this far in the image (_steps_down)
@@ -292,24 +295,38 @@ def _released_at(v: Verdict, t: float, h: float, x: float, plane_release: tuple[
     )
 
 
-def _steps_down(h: np.ndarray, y_px: np.ndarray) -> float:
-    """Share of a fall's steps (heights `h` from its apex, image rows `y_px`) that go down.
+def _steps_down(t: np.ndarray, h: np.ndarray, y_px: np.ndarray) -> float:
+    """Share of a fall's steps (times `t`, heights `h` from its apex, image rows `y_px`) that go
+    down.
 
-    Steps are taken over strides that fall STEP_PX in the image: a slow ember high on a far
-    facade falls about a pixel a frame and its faint streak's centroid jitters by as much, so
-    frame to frame a quarter of its steps seem to go up. A fall made of a few jumps (a thing
-    that crept and then leapt: STEP_JUMP_SHARE of the fall in one frame) is judged frame by
-    frame, as a stride would hide its creeping."""
+    Steps are taken over strides that fall STEP_PX in the image where they start: a slow ember
+    high on a far facade falls about a pixel a frame and its faint streak's centroid jitters by
+    as much, so frame to frame a quarter of its steps seem to go up. A fall speeds up, so the
+    stride is the local one, from the track's own smooth descent (a parabola in facade
+    metres, through the track's own rows per metre): a small thing let go creeps half a pixel
+    a frame for its first half second and moves 5-10 px a frame a second later. One stride
+    for the whole track, from its mean step, judged the creep frame by frame (a 1.6 px bottle
+    tracked from 0.46 s after its release was turned down with 76-79 % of its steps going
+    down for half a second). A fall made of a few jumps (a thing that crept and then leapt:
+    STEP_JUMP_SHARE of the fall in one frame) is judged frame by frame, as a stride would
+    hide its creeping."""
     n = len(h)
     if n <= 2:
         return 0.0
     steps = np.diff(h)
     fall = float(h[0] - h[-1])
-    per_step = (float(y_px[-1]) - float(y_px[0])) / (n - 1)
-    stride = 1 if per_step <= 0 else min(n - 1, math.ceil(STEP_PX / per_step))
-    if stride == 1 or fall <= 0 or float(-steps.min()) > STEP_JUMP_SHARE * fall:
+    if fall <= 0 or float(-steps.min()) > STEP_JUMP_SHARE * fall:
         return float((steps < 0).mean())
-    return float((h[stride:] - h[:-stride] < 0).mean())
+    s = t - t[0]
+    fall_c = np.polyfit(s, h, 2)  # heights fall as a parabola; image rows, through perspective, do not
+    px_c = np.polyfit(h, y_px, 2)
+    speed = -(2 * fall_c[0] * s + fall_c[1]) * np.abs(2 * px_c[0] * h + px_c[1])  # px/s down the image
+    longest = (s[-1] - s[0]) / 4  # a stride is never more than a quarter of the track
+    reach = s + np.minimum(STEP_PX / np.maximum(speed, STEP_PX / longest), longest)
+    j = np.searchsorted(s, reach - 1e-9)  # the first point a stride on
+    j = np.maximum(j, np.arange(n) + 1)
+    ok = j < n
+    return float((h[j[ok]] < h[ok]).mean())
 
 
 def _without_specks(blobs: list[Blob]) -> list[Blob]:
@@ -496,6 +513,7 @@ class ThrownDetector(Detector):
         self._tracks: list[Track] = []
         self._lost: deque[Track] = deque(maxlen=64)  # unconfirmed tracks that ended lately
         self._reported: deque[Track] = deque(maxlen=16)  # confirmed tracks that ended lately
+        self._past: deque[tuple[float, list[Blob]]] = deque(maxlen=round(RETRACE_S * camera.fps))  # (_retrace)
         self._ids = itertools.count(1)
         self._rain = 0.0  # running count of rain-like streaks per frame
         self._diff: np.ndarray | None = None  # this frame's foreground difference, crop px
@@ -568,6 +586,7 @@ class ThrownDetector(Detector):
                 tr.misses += 1
         else:
             self._associate(frame.t, blobs)
+            self._past.append((frame.t, blobs))
             for tr in self._tracks:
                 if tr.key is None and tr.misses == 0:
                     det = self._confirm(tr)
@@ -859,7 +878,7 @@ class ThrownDetector(Detector):
         if rms_px > limit:
             return f"path wanders {rms_px:.1f} px about its parabola (limit {limit:.1f})"
         top = int(np.argmax(h))  # an upward throw rises first: judge the fall after its apex
-        down = _steps_down(h[top:], xy[top:, 1])
+        down = _steps_down(t[top:], h[top:], xy[top:, 1])
         if down < 0.8:
             return f"only {down:.0%} of steps go down"
         # sideways drift along the facade must stay below the fall
@@ -922,7 +941,7 @@ class ThrownDetector(Detector):
         # the plane's cheap tests first: two 3-D fits follow
         x_m, h = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m).T
         top = int(np.argmax(h))
-        if _steps_down(h[top:], xy[top:, 1]) < 0.8:
+        if _steps_down(t[top:], h[top:], xy[top:, 1]) < 0.8:
             return None
         plane = fit_fall(t, h)
         if plane is None:
@@ -985,6 +1004,13 @@ class ThrownDetector(Detector):
             verdict = self.judge(tr)
         if isinstance(verdict, str):
             return None
+        traced = self._retrace(tr)
+        if traced is not None:
+            longer = self.judge(traced)
+            if not isinstance(longer, str):  # the earlier points are the same object's
+                for name in SERIES:
+                    setattr(tr, name, getattr(traced, name))
+                verdict = longer
         verdict = self._in_depth(tr, verdict)
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
         # after a gap): one event per object, whichever way the two tracks meet
@@ -1007,6 +1033,55 @@ class ThrownDetector(Detector):
         tr.verdict = verdict
         tr.key = f"thrown-{tr.id}"
         return self._detection(tr, "new", verdict)
+
+    def _retrace(self, tr: Track) -> Track | None:
+        """The confirmed track with the blobs of the frames before its first point that lie on
+        its path traced back in time, or None when there are none.
+
+        A small or faint object is seen only now and then near its release, where it is
+        farthest from an upward camera, slowest and smallest: its first blobs make tracks of
+        two to four points that die before they can be joined (_parent joins only tracks of
+        three points or more, last seen within half a second). The track that is confirmed
+        then starts late in the fall, and its release is extrapolated back over a second or
+        two: a storey or more off. Once a fall is confirmed, its own parabola says where the
+        object was in each earlier frame; a blob there, within a small gate that grows with the
+        frames since the last one found, is the object, through gaps of up to RETRACE_GAP_S,
+        when it is one of a run of frames. The caller judges the longer path again and keeps
+        it only if it passes."""
+        t, x, y = list(tr.t), list(tr.x), list(tr.y)
+        area = statistics.median(tr.area[:RETRACE_FIT])
+        size = 0.5 * math.sqrt(area)
+        found: list[tuple[float, Blob]] = []
+        for tp, blobs in reversed(self._past):
+            if tp >= t[0] - 1e-6 or not blobs:
+                continue
+            gap = t[0] - tp
+            if gap > RETRACE_GAP_S:
+                break
+            k = min(len(t), RETRACE_FIT)
+            px, py = predict(np.array(t[k - 1 :: -1]), np.array(x[k - 1 :: -1]), np.array(y[k - 1 :: -1]), tp, 0.0)
+            ys = self._storey_at(py)
+            gate = 2.0 + size + 0.1 * ys * gap * self.camera.fps / 4
+            b = min(blobs, key=lambda b: math.hypot(b.x - px, b.y - py))
+            if math.hypot(b.x - px, b.y - py) > min(gate, 0.5 * ys) or abs(math.log(b.area / area)) > math.log(4):
+                continue
+            found.append((tp, b))
+            t.insert(0, tp)
+            x.insert(0, b.x)
+            y.insert(0, b.y)
+        # a blob seen in one frame alone, frames before the rest, is as likely noise as the
+        # object: the object's fragments come in runs of frames
+        frame = 1.5 / self.camera.fps
+        runs = [tr.t[0], *(tp for tp, _ in found)]
+        found = [(tp, b) for tp, b in found if any(0 < abs(tp - o) <= frame for o in runs)]
+        if not found:
+            return None
+        out = Track(tr.id, key=tr.key, verdict=tr.verdict)
+        for tp, b in reversed(found):
+            out.add(tp, b)
+        for name in SERIES:
+            getattr(out, name).extend(getattr(tr, name))
+        return out
 
     def _in_depth(self, tr: Track, verdict: Verdict) -> Verdict:
         """The release from a fall fitted in three dimensions
