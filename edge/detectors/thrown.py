@@ -85,7 +85,7 @@ DEPTH_FIT_S = 1.6  # s of track the final 3-D release is fitted on (ThrownDetect
 ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
 RETRACE_S = 2.5  # s of past blobs kept to trace a confirmed fall back before its track (_retrace)
 RETRACE_GAP_S = 0.6  # ... through no longer a run of frames where it was not seen
-RETRACE_FIT = 10  # earliest points the backward prediction is fitted on
+RETRACE_FIT = 10  # earliest points the path traced back is fitted on (_back_along)
 SHAKE_MIN_PX = 0.5  # a camera that moves less than this between frames is not shaking
 SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
 STEP_PX = 2.0  # a fall's steps are judged over strides that fall this far in the image (_steps_down)
@@ -1058,12 +1058,11 @@ class ThrownDetector(Detector):
             gap = t[0] - tp
             if gap > RETRACE_GAP_S:
                 break
-            k = min(len(t), RETRACE_FIT)
-            px, py = predict(np.array(t[k - 1 :: -1]), np.array(x[k - 1 :: -1]), np.array(y[k - 1 :: -1]), tp, 0.0)
+            px, py = self._back_along(t[:RETRACE_FIT], x[:RETRACE_FIT], y[:RETRACE_FIT], tp)
             ys = self._storey_at(py)
             gate = 2.0 + size + 0.1 * ys * gap * self.camera.fps / 4
             b = min(blobs, key=lambda b: math.hypot(b.x - px, b.y - py))
-            if math.hypot(b.x - px, b.y - py) > min(gate, 0.5 * ys) or abs(math.log(b.area / area)) > math.log(4):
+            if math.hypot(b.x - px, b.y - py) > min(gate, 0.5 * ys):
                 continue
             found.append((tp, b))
             t.insert(0, tp)
@@ -1082,6 +1081,18 @@ class ThrownDetector(Detector):
         for name in SERIES:
             getattr(out, name).extend(getattr(tr, name))
         return out
+
+    def _back_along(self, t: list[float], x: list[float], y: list[float], when: float) -> tuple[float, float]:
+        """Where a fall seen at (t, x, y) was at an earlier time `when`, in analysis px: x
+        linear, y under gravity at the scale of its rows (px a storey), the speed fitted. A
+        short track's own curvature, extrapolated back, runs off by tens of px in a quarter of
+        a second; gravity is known."""
+        s = np.array(t) - t[0]
+        g_px = G / self.cfg.storey_m * self._storey_at(y[0])
+        vy, y0 = np.polyfit(s, np.array(y) - 0.5 * g_px * s * s, 1)
+        vx, x0 = np.polyfit(s, x, 1)
+        ds = when - t[0]
+        return float(x0 + vx * ds), float(y0 + vy * ds + 0.5 * g_px * ds * ds)
 
     def _in_depth(self, tr: Track, verdict: Verdict) -> Verdict:
         """The release from a fall fitted in three dimensions
