@@ -1043,8 +1043,8 @@ class ThrownDetector(Detector):
         two to four points that die before they can be joined (_parent joins only tracks of
         three points or more, last seen within half a second). The track that is confirmed
         then starts late in the fall, and its release is extrapolated back over a second or
-        two: a storey or more off. Once a fall is confirmed, its own parabola says where the
-        object was in each earlier frame; a blob there, within a small gate that grows with the
+        two: a storey or more off. Once a fall is confirmed, its path under gravity
+        (_back_along) says where the object was in each earlier frame; a blob there, within a small gate that grows with the
         frames since the last one found, is the object, through gaps of up to RETRACE_GAP_S,
         when it is one of a run of frames. The caller judges the longer path again and keeps
         it only if it passes."""
