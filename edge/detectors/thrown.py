@@ -1055,13 +1055,12 @@ class ThrownDetector(Detector):
         three points or more, last seen within half a second). The track that is confirmed
         then starts late in the fall, and its release is extrapolated back over a second or
         two: a storey or more off. Once a fall is confirmed, its path under gravity
-        (_back_along) says where the object was in each earlier frame; a blob there, within a small gate that grows with the
-        frames since the last one found, is the object, through gaps of up to RETRACE_GAP_S,
-        when it is one of a run of frames. The caller judges the longer path again and keeps
-        it only if it passes."""
+        (_back_along) says where the object was in each earlier frame; a blob there, within
+        a small gate that grows with the frames since the last one found, is the object,
+        through gaps of up to RETRACE_GAP_S, when it is one of a run of frames. The caller
+        judges the longer path again and keeps it only if it passes."""
         t, x, y = list(tr.t), list(tr.x), list(tr.y)
-        area = statistics.median(tr.area[:RETRACE_FIT])
-        size = 0.5 * math.sqrt(area)
+        size = 0.5 * math.sqrt(statistics.median(tr.area[:RETRACE_FIT]))
         found: list[tuple[float, Blob]] = []
         for tp, blobs in reversed(self._past):
             if tp >= t[0] - 1e-6 or not blobs:
