@@ -267,6 +267,11 @@ class Track:
             getattr(out, name).extend(getattr(self, name))
         return out
 
+    def take(self, other: Track) -> None:
+        """Carry `other`'s points from now on: the same object's longer path."""
+        for name in SERIES:
+            setattr(self, name, getattr(other, name))
+
     def only(self, keep: np.ndarray) -> Track:
         """This track with only the points where `keep` is true."""
         out = Track(self.id, key=self.key, verdict=self.verdict)
@@ -321,7 +326,7 @@ def _steps_down(t: np.ndarray, h: np.ndarray, y_px: np.ndarray) -> float:
     fall_c = np.polyfit(s, h, 2)  # heights fall as a parabola; image rows, through perspective, do not
     px_c = np.polyfit(h, y_px, 2)
     speed = -(2 * fall_c[0] * s + fall_c[1]) * np.abs(2 * px_c[0] * h + px_c[1])  # px/s down the image
-    longest = (s[-1] - s[0]) / 4  # a stride is never more than a quarter of the track
+    longest = s[-1] / 4  # a stride is never more than a quarter of the track
     reach = s + np.minimum(STEP_PX / np.maximum(speed, STEP_PX / longest), longest)
     j = np.searchsorted(s, reach - 1e-9)  # the first point a stride on
     j = np.maximum(j, np.arange(n) + 1)
@@ -1008,8 +1013,7 @@ class ThrownDetector(Detector):
             joined = tr.lineage()
             verdict = self.judge(joined)
             if not isinstance(verdict, str):  # one object: the track carries the whole path
-                for name in SERIES:
-                    setattr(tr, name, getattr(joined, name))
+                tr.take(joined)
                 tr.parent = None
         if isinstance(verdict, str):
             verdict = self.judge(tr)
@@ -1019,8 +1023,7 @@ class ThrownDetector(Detector):
         if traced is not None:
             longer = self.judge(traced)
             if not isinstance(longer, str):  # the earlier points are the same object's
-                for name in SERIES:
-                    setattr(tr, name, getattr(traced, name))
+                tr.take(traced)
                 verdict = longer
         verdict = self._in_depth(tr, verdict)
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
