@@ -32,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import cv2
@@ -41,6 +41,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import ledger  # noqa: E402
 from bench.report import commit, write_section  # noqa: E402
 from bench.smokesim import DATA, SmokeSpec, photo_split, prf, render_smoke  # noqa: E402
 from edge.analyze import analyze_file  # noqa: E402
@@ -57,6 +58,16 @@ CONFUSER_SETS = {
     "fog": ("fog", "laundry"),
 }
 FIRE_CLIPS = ("house6.mp4", "lab_fire_spread.mp4")
+# what decides whether a clip raises a smoke or fire event: a ledger record counts only while these are unchanged
+DETECTOR_FILES = (
+    "edge/detectors/smoke_fire.py",
+    "edge/detectors/base.py",
+    "edge/onnx_model.py",
+    "models/smoke_fire.onnx",
+)
+LEDGER = ROOT / "bench" / "ledgers" / "smoke_fire_confusers.jsonl"
+# the long run's first scene: scenes 10 and 11 would reuse the composites' seeds 7000-7111
+LEDGER_FIRST_SCENE = 12
 
 
 def smoke_events(events: list[dict]) -> list[dict]:
@@ -146,6 +157,35 @@ def confuser_jobs(minutes: float, scenes: int, out: Path, first: int = 0) -> lis
         (key, 6000 + 100 * s + i, minutes * 60, out)
         for s in range(first, first + scenes)
         for i, key in enumerate(CONFUSER_SETS)
+    ]
+
+
+def run_ledger(minutes: float, scenes: int, out: Path, jobs: int) -> None:
+    """Render and analyse the next `scenes` scenes of every confuser set that the ledger lacks
+    for today's detector, appending each clip as it finishes; then print the ledger's table."""
+    print_ = ledger.fingerprint(DETECTOR_FILES)
+    done = {r["name"] for r in ledger.load(LEDGER, print_)}
+    todo, s = [], LEDGER_FIRST_SCENE
+    while len(todo) < scenes * len(CONFUSER_SETS):
+        todo += [j for j in confuser_jobs(minutes, 1, out, s) if f"confusers-{j[0]}-{j[1]}" not in done]
+        s += 1
+    with ProcessPoolExecutor(jobs) as pool:
+        for done_ in as_completed([pool.submit(run_confusers, j) for j in todo]):
+            clip = done_.result()
+            ledger.append(LEDGER, {**clip, "fingerprint": print_, "commit": commit(), "minutes": minutes})
+            print(clip["name"], [(e["type"], e["alarm_s"]) for e in clip["events"]], flush=True)
+    print("\n".join(ledger_table()))
+
+
+def ledger_table() -> list[str]:
+    """The confuser table over every ledger clip made with today's detector files."""
+    records = ledger.load(LEDGER, ledger.fingerprint(DETECTOR_FILES))
+    commits = sorted({r["commit"] for r in records})
+    return [
+        *confuser_table(records),
+        "",
+        f"From the ledger {LEDGER.relative_to(ROOT)}: {len(records)} clips, rendered at commits "
+        f"{', '.join(f'`{c}`' for c in commits) or 'none'}, all with today's detector files ({', '.join(DETECTOR_FILES)}).",
     ]
 
 
@@ -289,12 +329,25 @@ def main() -> None:
     ap.add_argument(
         "--confusers-only", action="store_true", help="only the confuser clips: print their false alarms, write nothing"
     )
+    ap.add_argument(
+        "--ledger",
+        type=int,
+        metavar="SCENES",
+        help=f"add SCENES scenes of each confuser set to {LEDGER.relative_to(ROOT)} (those it lacks), then print its table",
+    )
+    ap.add_argument("--ledger-table", action="store_true", help="print the ledger's confuser table and stop")
     ap.add_argument("--seed", type=int, default=0, help="the trainer's split seed")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench-smoke-fire")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.ledger_table:
+        print("\n".join(ledger_table()))
+        return
+    if args.ledger:
+        run_ledger(args.confuser_minutes, args.ledger, args.out, args.jobs)
+        return
     t0 = time.time()
     jobs = confuser_jobs(args.confuser_minutes, args.confuser_scenes, args.out, args.confuser_from)
     if args.confusers_only:

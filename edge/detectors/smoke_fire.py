@@ -486,13 +486,15 @@ class SmokeFireDetector(Detector):
 
     def _rises(self, active: np.ndarray) -> bool:
         """Did the smoke rise enough for a first alarm (expert.min_rise; 0: not asked), its
-        outline (_rise) and the stuff inside it (_drifts_up)?"""
+        outline (_rise) and the stuff inside it (_drifts_up)? An outline that cannot be measured
+        (it reaches the top of the view) still needs its stuff to drift up: a glare glow by the
+        roofline joined by a cloud at the top of the view raised a day false alarm without that."""
         min_rise = self.cfg.expert.min_rise
         if min_rise == 0:
             return True
         box, spots = self._spot(active)
         rise = self._rise(box, spots)
-        return math.isinf(rise) or (rise >= min_rise and self._drifts_up(box, spots))
+        return (math.isinf(rise) or rise >= min_rise) and self._drifts_up(box, spots)
 
     def _spot(self, active: np.ndarray) -> tuple[tuple[slice, slice], list[np.ndarray]]:
         """What differs from the scene in and around the active tiles and is joined to what is

@@ -1,0 +1,49 @@
+"""A committed ledger of long confuser-video runs, so camera-days add up over many sittings.
+
+Showing "at most one false alarm per camera per 24 h" takes a day of video, and rendering and
+analysing it takes longer than one sitting on a small machine. Each finished clip is appended
+as one JSON line, with a fingerprint of the files that decide what the detector does; a
+table counts only the lines whose fingerprint matches the code of today, so any change to
+the detector or its model starts the count again instead of mixing two detectors' figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fingerprint(files: Iterable[str]) -> str:
+    """sha256 (first 16 hex digits) over the named repo files' bytes, in the order given."""
+    h = hashlib.sha256()
+    for name in files:
+        h.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def load(path: Path, print_: str) -> list[dict]:
+    """The ledger's records made with fingerprint `print_`, one per clip name (the last wins)."""
+    if not path.exists():
+        return []
+    records = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"{path}:{n}: not a JSON line ({exc.msg}); fix or delete that line") from exc
+        if rec.get("fingerprint") == print_:
+            records[rec["name"]] = rec
+    return list(records.values())
+
+
+def append(path: Path, record: dict) -> None:
+    """One line per finished clip, flushed at once: an interrupted run keeps what it finished."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(record, sort_keys=True) + "\n")
