@@ -10,9 +10,13 @@ the detector or its model starts the count again instead of mixing two detectors
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+
+from bench.report import commit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,3 +51,19 @@ def append(path: Path, record: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as f:
         f.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def extend(
+    path: Path, files: Iterable[str], named_jobs: Iterable[tuple[str, object]], count: int, run: Callable, workers: int
+) -> None:
+    """Run `run` (in `workers` processes) on the first `count` of `named_jobs` whose name the
+    ledger lacks for today's `files`, appending each result as it finishes: a run stopped
+    halfway keeps every clip it finished, and the next run goes on from there."""
+    print_ = fingerprint(files)
+    done = {r["name"] for r in load(path, print_)}
+    todo = list(itertools.islice(((n, j) for n, j in named_jobs if n not in done), count))
+    with ProcessPoolExecutor(workers) as pool:
+        for future in as_completed([pool.submit(run, job) for _name, job in todo]):
+            record = future.result()
+            append(path, {**record, "fingerprint": print_, "commit": commit()})
+            print(record["name"], [(e["type"], e["alarm_s"]) for e in record["events"]], flush=True)

@@ -25,6 +25,7 @@ Run: `make bench-smoke-fire` (writes its section of docs/BENCHMARKS.md).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -32,7 +33,8 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -160,20 +162,16 @@ def confuser_jobs(minutes: float, scenes: int, out: Path, first: int = 0) -> lis
     ]
 
 
-def run_ledger(minutes: float, scenes: int, out: Path, jobs: int) -> None:
+def run_ledger(minutes: float, scenes: int, out: Path, workers: int) -> None:
     """Render and analyse the next `scenes` scenes of every confuser set that the ledger lacks
     for today's detector, appending each clip as it finishes; then print the ledger's table."""
-    print_ = ledger.fingerprint(DETECTOR_FILES)
-    done = {r["name"] for r in ledger.load(LEDGER, print_)}
-    todo, s = [], LEDGER_FIRST_SCENE
-    while len(todo) < scenes * len(CONFUSER_SETS):
-        todo += [j for j in confuser_jobs(minutes, 1, out, s) if f"confusers-{j[0]}-{j[1]}" not in done]
-        s += 1
-    with ProcessPoolExecutor(jobs) as pool:
-        for done_ in as_completed([pool.submit(run_confusers, j) for j in todo]):
-            clip = done_.result()
-            ledger.append(LEDGER, {**clip, "fingerprint": print_, "commit": commit(), "minutes": minutes})
-            print(clip["name"], [(e["type"], e["alarm_s"]) for e in clip["events"]], flush=True)
+
+    def named_jobs() -> Iterator[tuple[str, tuple]]:
+        for s in itertools.count(LEDGER_FIRST_SCENE):
+            for job in confuser_jobs(minutes, 1, out, s):
+                yield f"confusers-{job[0]}-{job[1]}", job
+
+    ledger.extend(LEDGER, DETECTOR_FILES, named_jobs(), scenes * len(CONFUSER_SETS), run_confusers, workers)
     print("\n".join(ledger_table()))
 
 
