@@ -10,7 +10,7 @@ APT_PACKAGES := mosquitto mosquitto-clients python3-gi gir1.2-gst-rtsp-server-1.
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools openssl \
 	chromium fonts-wqy-microhei
 
-.PHONY: demo test lint bench-edge bench-cloud bench-thrown bench-alert bench-smoke-fire train-smoke-fire system-deps venv docs screenshots clean
+.PHONY: demo test lint bench-edge bench-cloud bench-thrown bench-alert bench-smoke-fire ledger-smoke-fire ledger-thrown train-smoke-fire system-deps venv docs screenshots clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -57,6 +57,15 @@ bench-thrown: venv
 
 bench-smoke-fire: venv
 	$(PY) bench/smoke_fire.py --write
+
+# Add SCENES confuser scenes of each kind to the committed ledgers of false alarms (bench/ledgers/),
+# which add up camera-hours over sittings for the per-camera-day targets; commit the ledger after.
+SCENES ?= 3
+ledger-smoke-fire: venv
+	$(PY) bench/smoke_fire.py --ledger $(SCENES) --confuser-minutes 10
+
+ledger-thrown: venv
+	$(PY) bench/thrown.py --ledger $(SCENES) --confuser-minutes 10
 
 # Retrain the default smoke/fire model from ../shared/data (CPU, one thread, ~12 min) and print its metrics.
 train-smoke-fire: venv
