@@ -256,11 +256,19 @@ def stamp(
 
 
 @functools.lru_cache(maxsize=512)
-def _sprite(ax: tuple[int, int], angle: int, blur: int) -> np.ndarray:
+def _sprite(ax: tuple[int, int], angle: int, blur: int) -> tuple[np.ndarray, int, int]:
+    """A soft ellipse's coverage, cut to where it is not nought (a blurred cloud's sprite is
+    mostly empty rows, and blending them changes nothing), with the offset of its top-left
+    corner from the centre: rows, then columns."""
     pad = max(ax) + 2 * blur + 2
     mask = np.zeros((2 * pad, 2 * pad), np.float32)
     cv2.ellipse(mask, (pad, pad), ax, angle, 0, 360, 1.0, -1, cv2.LINE_AA)
-    return cv2.GaussianBlur(mask, (0, 0), blur) if blur else mask
+    if blur:
+        mask = cv2.GaussianBlur(mask, (0, 0), blur)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return mask[:0, :0], 0, 0
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], int(rows[0]) - pad, int(cols[0]) - pad
 
 
 def blob(
@@ -273,14 +281,13 @@ def blob(
     alpha: float,
 ) -> None:
     """A soft ellipse (insects near the lens, leaves, headlights, clouds)."""
-    mask = _sprite((max(1, int(axes[0])), max(1, int(axes[1]))), int(round(angle / 10)) * 10, int(blur))
-    pad = mask.shape[0] // 2
-    x0, y0 = int(center[0]) - pad, int(center[1]) - pad
+    mask, dy, dx = _sprite((max(1, int(axes[0])), max(1, int(axes[1]))), int(round(angle / 10)) * 10, int(blur))
+    x0, y0 = int(center[0]) + dx, int(center[1]) + dy
     h, w = img.shape[:2]
-    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x0 + 2 * pad, w), min(y0 + 2 * pad, h)
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x0 + mask.shape[1], w), min(y0 + mask.shape[0], h)
     if cx1 <= cx0 or cy1 <= cy0:
         return
-    cov = (mask * alpha)[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0, None]
+    cov = mask[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0, None] * alpha
     roi = img[cy0:cy1, cx0:cx1]
     roi[:] = np.clip(roi * (1 - cov) + np.array(color, np.float32) * cov, 0, 255).astype(np.uint8)
 
