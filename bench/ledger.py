@@ -59,11 +59,11 @@ def extend(
     """Run `run` (in `workers` processes) on the first `count` of `named_jobs` whose name the
     ledger lacks for today's `files`, appending each result as it finishes: a run stopped
     halfway keeps every clip it finished, and the next run goes on from there."""
-    print_ = fingerprint(files)
+    print_, at = fingerprint(files), commit()  # the code this run has loaded, whatever lands meanwhile
     done = {r["name"] for r in load(path, print_)}
     todo = list(itertools.islice(((n, j) for n, j in named_jobs if n not in done), count))
     with ProcessPoolExecutor(workers) as pool:
         for future in as_completed([pool.submit(run, job) for _name, job in todo]):
             record = future.result()
-            append(path, {**record, "fingerprint": print_, "commit": commit()})
+            append(path, {**record, "fingerprint": print_, "commit": at})
             print(record["name"], [(e["type"], e["alarm_s"]) for e in record["events"]], flush=True)
