@@ -724,3 +724,38 @@ def test_a_slow_ember_goes_down_over_strides_a_creep_and_two_jumps_does_not() ->
     h = -creep / 20
     assert (h[2:] - h[:-2] < 0).mean() >= 0.8  # over 2-frame strides it would pass
     assert _steps_down(np.arange(30) / 25, h, creep) < 0.8
+
+
+# a sheet of paper drifting down in rain (ledger confuser scene 40001, 321.2 s), whose track took
+# a blob 3.3 m below it after a gap of 0.24 s: seconds, metres along and up the facade
+PAPER_LAST = np.stack(
+    [
+        np.r_[np.arange(321.20, 321.97, 0.04), [322.12, 322.16, 322.20, 322.28, 322.52]],
+        np.fromstring(
+            "19.02 19.21 19.36 19.53 19.56 19.73 19.84 20.01 20.12 20.19 20.32 20.38 20.46 20.54 20.53 "
+            "20.53 20.55 20.52 20.49 20.41 20.02 19.88 19.69 19.74 18.56",
+            sep=" ",
+        ),
+        np.fromstring(
+            "40.23 39.98 39.92 40.13 39.86 39.78 39.5 39.26 39.11 38.94 38.68 38.41 38.2 38.14 38.07 "
+            "37.91 37.73 37.69 37.58 37.31 36.68 36.33 36.21 36.08 32.8",
+            sep=" ",
+        ),
+    ],
+    1,
+)
+
+
+def test_a_drift_whose_fall_is_all_in_its_last_point_is_no_fall() -> None:
+    """The paper drifts at 0.04 g +-0.07 for a second; one blob 3.3 m below it, taken after a
+    gap, makes the whole path a 0.42 g fall of 2.6 storeys. A fall gains speed all along; one
+    whose acceleration rests on its newest point is two things joined."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(width_m=30.0), None))
+    px_per_m = 40 / 3
+    track = Track(1)
+    for t, x_m, h in PAPER_LAST:
+        track.add(float(t), Blob(x_m * px_per_m, (54 - h) * px_per_m, 40.0, 8, 8))
+    whole = fit_fall(PAPER_LAST[:, 0], PAPER_LAST[:, 2])
+    assert whole is not None and 0.3 * G < whole.accel < 1.8 * G  # in the band, as the whole
+    verdict = det.judge(track)
+    assert isinstance(verdict, str) and "until its last" in verdict, verdict

@@ -90,6 +90,7 @@ SHAKE_MIN_PX = 0.5  # a camera that moves less than this between frames is not s
 SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
 STEP_PX = 2.0  # a fall's steps are judged over strides that fall this far in the image (_steps_down)
 STEP_JUMP_SHARE = 0.25  # ... unless one frame's step made this share of the fall
+RECENT_S = 0.2  # a fall's acceleration must show without its newest points (_hangs)
 # A throw judged in 3-D (ThrownDetector._tossed) was let go at most this long before its first
 # point, this far out from the balcony fronts, and left them no faster than a hand tosses and
 # not into the building (but for the fit's scatter).
@@ -975,8 +976,9 @@ class ThrownDetector(Detector):
     def _hangs(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray, whole: FallFit) -> str | None:
         """Why a fall whose whole path (`whole`) accelerates as gravity does is still no throw:
         its first half does not accelerate (fitted acceleration three standard errors short of
-        the band, or below it and three short of the whole path's) and no toss toward the
-        camera explains that, or None.
+        the band, or below it and three short of the whole path's), or the path without its
+        newest points (RECENT_S) does not (three standard errors short of the band), and no toss
+        toward the camera explains that, or None.
 
         A thing let go gains g from the first instant. A bird that glides slowly along the
         facade and then dives, or a glide whose track runs on into something falling below
@@ -986,23 +988,35 @@ class ThrownDetector(Detector):
         follows it (_free_fall_in_depth), and follows neither the glide nor the join."""
         half = t <= t[0] + (t[-1] - t[0]) / 2
         early = fit_fall(t[half], h[half]) if half.sum() >= 5 else None
-        if early is None:
-            return None
         # drag only ever takes acceleration away as a fall goes on: a first half that shows
         # none in the band and falls short of the whole path by three standard errors is no
         # one free fall either (a sheet of paper drifting at 0.01 g +-0.14 whose track ran on
         # into specks below it: 1.04 g; a brick's first half, at 0.52 g, is a fall)
-        short = (
-            early.accel < self.th.accel_lo
-            and early.accel + 3 * math.hypot(early.accel_se, whole.accel_se) < whole.accel
+        hangs = early is not None and (
+            early.accel + 3 * early.accel_se < self.th.accel_lo
+            or (
+                early.accel < self.th.accel_lo
+                and early.accel + 3 * math.hypot(early.accel_se, whole.accel_se) < whole.accel
+            )
         )
-        if early.accel + 3 * early.accel_se >= self.th.accel_lo and not short:
+        # nor is a path whose acceleration all comes from its newest points: a sheet of paper
+        # drifting in rain at 0.04 g +-0.07 took, after a gap, a blob 3.3 m below it (0.42 g),
+        # and then another just below that
+        old = t <= t[-1] - RECENT_S
+        rest = fit_fall(t[old], h[old]) if old.sum() >= 6 else None
+        lone = rest is not None and rest.accel + 3 * rest.accel_se < self.th.accel_lo
+        if not (hangs or lone) or self._free_fall_in_depth(t, xy) is not None:
             return None
-        if self._free_fall_in_depth(t, xy) is not None:
-            return None
+        if hangs:
+            assert early is not None
+            return (
+                f"hangs for its first {t[half][-1] - t[0]:.1f} s ({early.accel / G:.2f} g +-{early.accel_se / G:.2f}) "
+                "and no toss toward the camera explains it: a glide that dived, or two things joined"
+            )
+        assert rest is not None
         return (
-            f"hangs for its first {t[half][-1] - t[0]:.1f} s ({early.accel / G:.2f} g +-{early.accel_se / G:.2f}) "
-            "and no toss toward the camera explains it: a glide that dived, or two things joined"
+            f"falls at {rest.accel / G:.2f} g +-{rest.accel_se / G:.2f} until its last {RECENT_S} s, which alone "
+            "make the fall, and no toss toward the camera explains it: something else joined the track"
         )
 
     def _confirm(self, tr: Track) -> Detection | None:
