@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from bench.report import commit
+from bench.report import commit, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,3 +67,11 @@ def extend(
             record = future.result()
             append(path, {**record, "fingerprint": print_, "commit": at})
             print(record["name"], [(e["type"], e["alarm_s"]) for e in record["events"]], flush=True)
+
+
+def report(heading: str, path: Path, table: list[str], write: bool) -> None:
+    """Print a ledger's table as a BENCHMARKS.md section and, with `write`, put it there."""
+    text = "\n".join([f"## {heading} (`{path.relative_to(ROOT)}`)", "", *table]) + "\n"
+    print(text)
+    if write:
+        write_section(heading, text)

@@ -341,13 +341,7 @@ def main() -> None:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.ledger_table:
-        text = (
-            "\n".join([f"## Confuser ledger: smoke and fire (`{LEDGER.relative_to(ROOT)}`)", "", *ledger_table()])
-            + "\n"
-        )
-        print(text)
-        if args.write:
-            write_section("Confuser ledger: smoke and fire", text)
+        ledger.report("Confuser ledger: smoke and fire", LEDGER, ledger_table(), args.write)
         return
     if args.ledger:
         run_ledger(args.confuser_minutes, args.ledger, args.out, args.jobs)

@@ -385,13 +385,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench-thrown")
     args = ap.parse_args()
     if args.ledger_table:
-        text = (
-            "\n".join([f"## Confuser ledger: thrown objects (`{LEDGER.relative_to(ROOT)}`)", "", *ledger_table()])
-            + "\n"
-        )
-        print(text)
-        if args.write:
-            write_section("Confuser ledger: thrown objects", text)
+        ledger.report("Confuser ledger: thrown objects", LEDGER, ledger_table(), args.write)
         return
     if args.ledger:
         run_ledger(args)
