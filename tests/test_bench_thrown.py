@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench.thrown import summarise
+import pytest
+
+from bench.thrown import fallen_in_view_t, summarise
 
 
 def throw(i: int, release_t: float, fallen2: float | None, last_seen: float) -> dict:
@@ -16,7 +18,7 @@ def throw(i: int, release_t: float, fallen2: float | None, last_seen: float) -> 
         "fallen_2_storeys_t": fallen2,
         "exit_t": last_seen,
         "last_seen_t": last_seen,
-        "image_path": [],
+        "image_path": [[600.0, 300.0 + 5 * k] for k in range(80)],  # in view
     }
 
 
@@ -25,7 +27,7 @@ def test_a_throw_gone_from_view_before_two_storeys_of_fall_is_counted_apart_not_
     cannot be confirmed by the rule the detector applies; a missed throw that stayed in view
     is a miss."""
     truth = {
-        "spec": {"fps": 25},
+        "spec": {"fps": 25, "width": 1280, "height": 720},
         "throws": [throw(0, 1.0, 2.5, 4.0), throw(1, 10.0, 12.0, 11.76), throw(2, 20.0, 21.5, 23.0)],
     }
     event = {"start_s": 1.02, "alarm_s": 2.7, "origin": {"floor": 9, "unit": "01"}, "trajectory": []}
@@ -33,3 +35,22 @@ def test_a_throw_gone_from_view_before_two_storeys_of_fall_is_counted_apart_not_
     assert row["4-8 px"] == (1, 2)  # throw 0 caught, throw 2 missed; throw 1 not counted
     assert row["unseen"] == 1
     assert row["precision"] == (1, 1)
+
+
+def test_latency_counts_from_two_storeys_of_fall_in_view() -> None:
+    """An ember tossed up past the top of the view falls its first two storeys out of sight
+    and comes back into view 0.8 s after it had: its latency counts from then. One in view
+    all along counts from the moment it had fallen two storeys."""
+    fps = 25
+    up = throw(0, 0.0, 1.2, 4.0)
+    up["image_path"] = [[600.0, 300.0 - 40 * k if k < 25 else -700.0 + 30 * (k - 25)] for k in range(100)]
+    # back in view (y >= 0) at frame 25 + 24 = 49
+    assert fallen_in_view_t(up, 1280, 720, fps) == pytest.approx(49 / fps)
+    down = throw(1, 0.0, 1.2, 4.0)
+    down["image_path"] = [[600.0, 100.0 + 2 * k] for k in range(100)]
+    assert fallen_in_view_t(down, 1280, 720, fps) == pytest.approx(1.2)
+    truth = {"spec": {"fps": fps, "width": 1280, "height": 720}, "throws": [up]}
+    event = {"start_s": 0.3, "alarm_s": 2.5, "origin": {"floor": 9, "unit": "01"}, "trajectory": []}
+    row = summarise([{"condition": "night", "truth": truth, "events": [event]}])["night"]
+    assert row["latency"][1] == pytest.approx(2.5 - 49 / fps)
+    assert row["latency_p95_any"] == pytest.approx(2.5 - 1.2)

@@ -80,6 +80,10 @@ RING_OUTER = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RING_PX + 1, 2 * 
 SIZE_WANDER = 0.25
 NOISE_ROW_STEP = 4  # _noise samples every fourth row of the difference image
 STREAK_M = 1.0  # motion blur: 25 m/s over a 1/25 s night exposure
+# A rain streak is at least three times as tall as wide and taller than the 5x5 closing makes
+# two specks 4 px apart: night noise joined in pairs (1 x 4 and 1 x 5 blobs, 1-1.75 a frame in
+# the bench's clear night scenes) is no rain.
+STREAK_MIN_PX = 6
 TRAJECTORY_POINTS = 64
 DEPTH_FIT_S = 1.6  # s of track the final 3-D release is fitted on (ThrownDetector._final)
 ANCESTORS = 3  # tracks a broken track may be joined back through (Track.lineage)
@@ -647,7 +651,7 @@ class ThrownDetector(Detector):
             across = max_m * self._metre_at(y) + BLOB_SLACK_PX
             if bw > across or bh > across + STREAK_M * self._storey_at(y) / self.cfg.storey_m:
                 continue
-            if bh >= 3 * bw and bh >= 4:
+            if bh >= 3 * bw and bh >= STREAK_MIN_PX:
                 streaks += 1
             blobs.append(Blob(float(x), float(y), float(area), int(bw), int(bh)))
         self._rain = 0.9 * self._rain + 0.1 * streaks
