@@ -13,9 +13,9 @@ up past the top of the view is seen only when it falls back in: caught, but its 
 floor cannot be seen, and they are scored as reported). Size bins are by the
 object's diameter in px at release; night streaks are glowing embers at night. Latency is
 the alarm time minus the moment the object had fallen two storeys in view
-(fallen_in_view_t). False alarms per camera and 24 h come from confuser-only video (birds, insects, leaves, paper, laundry, trees,
-clouds, exposure and IR switches, window lights, headlights) and are extrapolated from the
-hours measured, which the table states.
+(fallen_in_view_t). False alarms per camera and 24 h come from confuser-only video (birds,
+insects, leaves, paper, laundry, trees, clouds, exposure and IR switches, window lights,
+headlights) and are extrapolated from the hours measured, which the table states.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ def summarise(results: list[dict]) -> dict:
             len(hits),
         )
         row["unit"] = (sum(m.event["origin"]["unit"] == m.throw["unit"] for m in hits), len(hits))
-        spec = rs[0]["truth"]["spec"]
+        spec = rs[0]["truth"]["spec"]  # a condition's scenes share the bench's size and frame rate
         in_view = [(m, fallen_in_view_t(m.throw, spec["width"], spec["height"], spec["fps"])) for m in hits]
         lat = [m.event["alarm_s"] - t for m, t in in_view if t is not None]
         row["latency"] = (statistics.median(lat), float(np.percentile(lat, 95))) if lat else None
