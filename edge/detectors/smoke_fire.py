@@ -605,8 +605,9 @@ def drifting(up_shares: list[float]) -> bool:
     least UP_PAIRS of the pairs. Smoke rises all the time: the share was MIN_UP_SHARE or more
     in 0.78-1.00 of the pairs at the alarms of the bench's twelve composites of the real plume
     and of twelve more rendered to look at this (seeds 7100-7111), in 6 of 7 at house6's and
-    11 of 11 at the lab fire's; its median over a window was 0.61-1.00 on the composites and
-    0.27-0.54 all along house6 (thin smoke, flames flickering every way). A glare glow that pulses in place moves up only while it swells, about half the time: 6
+    11 of 11 at the lab fire's; its median over a window was 0.61-1.00 on
+    the composites and 0.27-0.54 all along house6 (thin smoke, flames flickering every way).
+    A glare glow that pulses in place moves up only while it swells, about half the time: 6
     of 11 pairs at the smoke ledger's day false alarm (seed 7600), which "more than half"
     let through; the bench's two earlier glare alarms had 0-0.02 wherever their outlines
     passed. A window with fewer than four pairs to measure leaves it to persistence and
