@@ -289,14 +289,11 @@ def blob(
         return
     cov = mask[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] * np.float32(alpha)
     roi = img[cy0:cy1, cx0:cx1]
-    # roi + (colour - roi) * coverage, in OpenCV's float32 kernels: a third of numpy's time on
-    # the big soft sprites (clouds, headlights) that dominate a confuser clip's rendering
-    f = roi.astype(np.float32)
-    step = np.empty_like(f)
-    step[:] = np.asarray(color, np.float32)
-    cv2.subtract(step, f, step)
-    cv2.multiply(step, cv2.merge((cov, cov, cov)), step)
-    roi[:] = cv2.add(f, step).astype(np.uint8)
+    # OpenCV's per-pixel weighted blend, rounded: a third of the time numpy's float arithmetic took
+    # on the big soft sprites (clouds, headlights) that dominate a confuser clip's rendering
+    paint = np.empty_like(roi)
+    paint[:] = color
+    roi[:] = cv2.blendLinear(roi, paint, 1.0 - cov, cov)
 
 
 # --- moving things --------------------------------------------------------------------------
