@@ -394,7 +394,7 @@ def ledger_table() -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--scenes", type=int, default=4, help="scenes per condition")
+    ap.add_argument("--scenes", type=int, default=8, help="scenes per condition")
     ap.add_argument("--throws", type=int, default=6, help="throws per scene")
     ap.add_argument("--seconds", type=float, default=36.0, help="length of a throw scene")
     ap.add_argument("--confuser-minutes", type=float, default=4.0, help="confuser-only video per weather and light")
