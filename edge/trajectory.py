@@ -120,6 +120,15 @@ class Ballistic:
         well before the first point, or far off the plane, was not seen: the fit stands."""
         return self.release_t >= self.t_first - SEEN_S and abs(float(self.release[2])) <= SEEN_DEPTH_M
 
+    def image(self, camera: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Image px of the fitted motion at times t, through the 3x4 projection it was fitted
+        with: where the track's points should lie."""
+        s, s_r = np.asarray(t, float) - self.t_first, self.release_t - self.t_first
+        pts = self.release + np.outer(s - s_r, self.velocity)
+        pts[:, 1] -= self.gravity * (s * s - s_r * s_r) / 2
+        proj = np.hstack([pts, np.ones((len(s), 1))]) @ camera.T
+        return proj[:, :2] / proj[:, 2:3]
+
     def fallen(self, t: float) -> float:
         """Metres the thing has fallen below its release by time t, in three dimensions."""
         s = t - self.release_t
