@@ -98,13 +98,13 @@ RETRACE_FIT = 10  # earliest points the path traced back is fitted on (_back_alo
 # at least EARLIER_MIN before the confirmed track.
 EARLIER_S = 0.3
 EARLIER_LATE_S = 1.0
+EARLIER_TRIM = 8
+EARLIER_MIN = 4
 # ... and of the joined path, up to this share of points, the ones the 3-D fall through it
 # misses by more than twice the wander limit are left out before it is judged (ghosts where
 # the thing hung, noise either track took): the event is confirmed already, so this can place
 # it, never raise it.
 EARLIER_OUTLIERS = 0.2
-EARLIER_TRIM = 8
-EARLIER_MIN = 4
 SHAKE_MIN_PX = 0.5  # a camera that moves less than this between frames is not shaking
 SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
 STEP_PX = 2.0  # a fall's steps are judged over strides that fall this far in the image (_steps_down)
@@ -1140,9 +1140,9 @@ class ThrownDetector(Detector):
         apparent apex while it approaches, and lagged differencing loses it there. Its first
         track dies or runs on into noise; the one that is confirmed starts a second or more
         after the release, which is then extrapolated back through a path whose depth it
-        does not show, mostly a storey high (on 40 scenes the bench does not use, 14 of 27
-        releases extrapolated over 0.6 s or more named the wrong floor; 11 of 133 seen
-        sooner). _parent joins only the nearest track of the last half second, and _retrace
+        does not show, mostly a storey high (on 40 scenes the bench does not use, 14 of the 27
+        events first seen 0.6 s or more after the release named the wrong floor, 11 of the
+        133 seen sooner). _parent joins only the nearest track of the last half second, and _retrace
         predicts on the plane, where such a path is no parabola. Here any track that began
         near the extrapolated release and before the confirmed one is tried in front of it,
         its end cut back a point at a time (noise taken after a gap): the first cut whose
