@@ -291,8 +291,7 @@ def blob(
     roi = img[cy0:cy1, cx0:cx1]
     # OpenCV's per-pixel weighted blend, rounded: a third of the time numpy's float arithmetic took
     # on the big soft sprites (clouds, headlights) that dominate a confuser clip's rendering
-    paint = np.empty_like(roi)
-    paint[:] = color
+    paint = np.full(roi.shape, color, np.uint8)
     roi[:] = cv2.blendLinear(roi, paint, 1.0 - cov, cov)
 
 

@@ -636,9 +636,8 @@ def test_a_toss_lost_at_its_apparent_apex_keeps_its_first_track() -> None:
     second, then lost where it seems to hang; the track that is confirmed starts 0.9 s after
     the release. The first track, found among the lost ones and joined in front of it (less
     two points of noise), makes the event's path start at the release, which is then seen
-    rather than extrapolated. A
-    track of something else that began near the same time (level flight across the facade)
-    is not joined."""
+    rather than extrapolated. A track of something else that began near the same time (level
+    flight across the facade) is not joined."""
     spec = SceneSpec(hfov_deg=75.0, tilt_deg=65.0, distance_m=14.0, floors=18)
     cam = Camera(spec)
     calib = calibration(spec, cam)

@@ -1142,8 +1142,8 @@ class ThrownDetector(Detector):
         after the release, which is then extrapolated back through a path whose depth it
         does not show, mostly a storey high (on 40 scenes the bench does not use, 14 of the 27
         events first seen 0.6 s or more after the release named the wrong floor, 11 of the
-        133 seen sooner). _parent joins only the nearest track of the last half second, and _retrace
-        predicts on the plane, where such a path is no parabola. Here any track that began
+        133 seen sooner). _parent joins only the nearest track of the last half second, and
+        _retrace predicts on the plane, where such a path is no parabola. Here any track that began
         near the extrapolated release and before the confirmed one is tried in front of it,
         its end cut back a point at a time (noise taken after a gap): the first cut whose
         joined path passes every test of judge(), in 3-D if not on the plane, is the object's.
