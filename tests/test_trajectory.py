@@ -410,6 +410,29 @@ def test_a_big_object_keeps_its_track_when_a_speck_is_nearer_the_prediction() ->
     assert (young.x[-1], young.area[-1]) == (speck.x, speck.area)
 
 
+def test_a_fall_seen_again_after_a_gap_is_judged_on_its_next_point() -> None:
+    """A drop lost for five frames (behind a slab, in noise) has not yet fallen two storeys when
+    it goes; the one blob after the gap would make it a throw, but the gate has widened with
+    every miss and a lone blob there may be a raindrop: it is judged when the next comes."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
+    track = Track(1)
+
+    def seen(k: int) -> None:
+        s = k / FPS
+        track.add(s, Blob(150.0, 60.0 + 0.5 * G * s * s * 40 / 3, 12.0, 4, 3))
+
+    for k in range(24):
+        seen(k)
+    assert isinstance(det.judge(track), str)  # 4.2 m down: not yet two storeys
+    seen(29)
+    verdict = det.judge(track)
+    assert isinstance(verdict, str) and "frames after" in verdict, verdict
+    seen(30)
+    verdict = det.judge(track)
+    assert not isinstance(verdict, str), verdict
+    assert verdict.fallen_m > 6.0
+
+
 def test_a_straight_drop_under_a_steep_camera_is_not_sideways_drift() -> None:
     """At 78 degrees up, the facade's verticals splay outwards from the top of the image, so
     an object dropped at the side moves sideways in the image as much as it falls; along

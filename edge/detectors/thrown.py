@@ -110,6 +110,13 @@ SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
 STEP_PX = 2.0  # a fall's steps are judged over strides that fall this far in the image (_steps_down)
 STEP_JUMP_SHARE = 0.25  # ... unless one frame's step made this share of the fall
 RECENT_S = 0.2  # a fall's acceleration must show without its newest points (_hangs)
+# A track is not judged on a point that came this many frames after the one before it (four
+# missed) until the next comes: the gate has widened with every miss (_associate), and what it
+# caught may be a raindrop or another thing (a bird that glided level at night and faded, then
+# a speck 10 px below it in rain 6 frames later, made "a fall at 0.69 g"). A throw seen before
+# the gap was judged on its points then; one seen only after it waits a frame. After three
+# missed frames (4) the bench lost two small throws whose tracks were confirmed that way.
+LONE_GAP_FRAMES = 5
 # A throw judged in 3-D (ThrownDetector._tossed) was let go at most this long before its first
 # point, this far out from the balcony fronts, and left them no faster than a hand tosses and
 # not into the building (but for the fit's scatter).
@@ -871,7 +878,10 @@ class ThrownDetector(Detector):
             return f"out of focus (edge softness {soft:.2f} > {most}): at the lens, an insect or a web"
         verdict = self._on_plane(tr)
         if isinstance(verdict, str):
-            return self._tossed(tr) or verdict
+            verdict = self._tossed(tr) or verdict
+        gap = (tr.t[-1] - tr.t[-2]) * self.camera.fps
+        if not isinstance(verdict, str) and gap > LONE_GAP_FRAMES - 0.5:
+            return f"its newest point came {gap:.0f} frames after the one before: waiting for the next"
         return verdict
 
     def _on_plane(self, tr: Track) -> Verdict | str:
