@@ -433,6 +433,34 @@ def test_a_fall_seen_again_after_a_gap_is_judged_on_its_next_point() -> None:
     assert verdict.fallen_m > 6.0
 
 
+def test_a_track_begun_a_frame_before_a_confirmed_one_ended_raises_no_second_event() -> None:
+    """A butt falls at its 6 m/s terminal speed and is confirmed. Its streak splits in two for a
+    frame before its track loses it: a new track begins on the lower piece, goes unseen for
+    three frames and then follows the butt on. Judged alone it is a terminal fall released
+    where it began, a second later and two storeys lower than the first, so neither the
+    release nor the overlap (one point) ties it to the butt; that it began within two frames
+    of the first track's end, just below it, does."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(width_m=30.0), None))
+    px_per_frame = 6.0 * 40 / 3 / FPS
+
+    def at(k: int, dx: float = 0.0) -> Blob:
+        return Blob(150.0 + dx, 100.0 + px_per_frame * k, 6.0, 2, 3)
+
+    first, second = Track(1), Track(2)
+    for k in range(30):
+        first.add(k / FPS, at(k))
+    for k in [28, *range(32, 56)]:
+        second.add(k / FPS, at(k, dx=2.0))
+    det._tracks = [first]
+    assert det._confirm(first) is not None
+    det._tracks = [second]
+    det._reported = [first]
+    verdict = det.judge(second)
+    assert not isinstance(verdict, str) and verdict.kind == "terminal", verdict
+    assert det._confirm(second) is None
+    assert second.key == first.key
+
+
 def test_a_straight_drop_under_a_steep_camera_is_not_sideways_drift() -> None:
     """At 78 degrees up, the facade's verticals splay outwards from the top of the image, so
     an object dropped at the side moves sideways in the image as much as it falls; along

@@ -117,6 +117,7 @@ RECENT_S = 0.2  # a fall's acceleration must show without its newest points (_ha
 # the gap was judged on its points then; one seen only after it waits a frame. After three
 # missed frames (4) the bench lost two small throws whose tracks were confirmed that way.
 LONE_GAP_FRAMES = 5
+OVERLAP_FRAMES = 2  # a track begun this many frames before a confirmed one ended may go on from it (_confirm)
 # A throw judged in 3-D (ThrownDetector._tossed) was let go at most this long before its first
 # point, this far out from the balcony fronts, and left them no faster than a hand tosses and
 # not into the building (but for the fit's scatter).
@@ -853,11 +854,13 @@ class ThrownDetector(Detector):
         within_s: float = 0.5,
         rise_storeys: float = 0.1,
         min_points: int = 4,
+        overlap_s: float = 0.0,
     ) -> bool:
         """Could a thing first seen at (t, x, y) be `older` going on? Seen last within
-        `within_s`, no more than `rise_storeys` above it, and within reach at its recent speed."""
+        `within_s` (or up to `overlap_s` after t), no more than `rise_storeys` above it, and
+        within reach at its recent speed."""
         gap = t - older.t[-1]
-        if len(older.t) < min_points or not 0 <= gap <= within_s:
+        if len(older.t) < min_points or not -overlap_s <= gap <= within_s:
             return False
         ys = self._storey_at(y)
         speed = math.hypot(older.x[-1] - older.x[-2], older.y[-1] - older.y[-2]) / max(older.t[-1] - older.t[-2], 1e-3)
@@ -1086,8 +1089,13 @@ class ThrownDetector(Detector):
                 and abs(o.release_x - verdict.release_x) < storey_m
             )
             # a confirmed fall that vanished (an ember fading, a slab in the way) for up to a
-            # second and a new fall below it, within reach: the same object
-            follows = self._continues(other, tr.t[0], tr.x[0], tr.y[0], within_s=1.0)
+            # second and a new fall below it, within reach: the same object. The new track may
+            # have begun a frame or two before the old one's end, on a piece of its blob (a night
+            # butt's streak split in two, one piece left as a ghost that the new track then
+            # carried on along the butt's path: a second event, 2.6 s "late", for one butt)
+            follows = self._continues(
+                other, tr.t[0], tr.x[0], tr.y[0], within_s=1.0, overlap_s=OVERLAP_FRAMES / self.camera.fps
+            )
             if same_release or together(other, tr, storey) or follows:
                 tr.key = other.key  # suppressed for good; the other reports the object
                 return None
