@@ -12,7 +12,7 @@ from conftest import site_config
 from contract import EventType, Origin, RegionDetails, ThrownDetails
 from edge.analyze import event_json
 from edge.detectors import Detection
-from edge.pipeline import grey_image
+from edge.pipeline import luma_image
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -59,23 +59,30 @@ def test_event_json_format() -> None:
     assert event_json(smoke)["bbox"] == [1, 2, 30, 40]
 
 
-def test_grey_from_the_luma_plane_is_ffmpegs_grey(sample_mp4: Path) -> None:
-    """grey_image reads the luma plane through a table instead of swscale; its pixels must be
-    swscale's, for limited-range (the usual H.264) and full-range frames alike."""
+def test_luma_is_the_coded_plane_and_outlives_the_decoder_moving_on(sample_mp4: Path) -> None:
+    """luma_image hands detectors the luma plane itself: the Y of a limited-range frame as
+    coded, swscale's grey for a full-range one (the same thing there), and views that stay
+    valid while the decoder goes on to later frames (a detector keeps a few)."""
     import av
     import numpy as np
 
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
     with av.open(str(sample_mp4)) as container:
-        frames = [f for _, f in zip(range(5), container.decode(video=0), strict=False)]
-    for frame in frames:
-        for colour_range in (1, 2):  # MPEG (limited), JPEG (full)
-            frame.color_range = colour_range
-            grey = frame.to_ndarray(format="gray")
-            assert np.array_equal(grey_image(frame), grey)
-            box = (3, 5, frame.width - 10, frame.height // 2)  # what a detector watching a region asks for
-            assert np.array_equal(grey_image(frame, box), grey[5 : 5 + frame.height // 2, 3 : frame.width - 7])
-    nv12 = frames[0].reformat(format="nv12")
-    assert np.array_equal(grey_image(nv12), nv12.to_ndarray(format="gray"))
+        for frame in container.decode(video=0):
+            luma = luma_image(frame)
+            assert luma.shape == (frame.height, frame.width)
+            assert np.array_equal(luma, frame.to_ndarray()[: frame.height])  # yuv420p: Y rows first
+            kept.append((luma, luma.copy()))
+    assert len(kept) > 10
+    assert all(np.array_equal(view, copy) for view, copy in kept)
+    with av.open(str(sample_mp4)) as container:
+        first = next(container.decode(video=0))
+    full = first.reformat(format="yuvj420p")
+    assert np.array_equal(luma_image(full), full.to_ndarray(format="gray"))
+    nv12 = first.reformat(format="nv12")
+    assert np.array_equal(luma_image(nv12), luma_image(first))
+    rgb = first.reformat(format="rgb24")
+    assert luma_image(rgb).shape == (first.height, first.width)
 
 
 def test_opencv_runs_frame_operations_on_the_calling_thread() -> None:
@@ -94,6 +101,7 @@ def test_a_detector_that_asks_for_a_box_gets_that_part_of_its_frame(sample_mp4: 
     from datetime import UTC, datetime
 
     import av
+    import cv2
     import numpy as np
 
     from edge.detectors import Frame, FrameRequest
@@ -113,7 +121,7 @@ def test_a_detector_that_asks_for_a_box_gets_that_part_of_its_frame(sample_mp4: 
     native = Watcher(FrameRequest(box=(10, 20, 64, 48)))
     scaled = Watcher(FrameRequest(width=half, box=(4, 6, 32, 24)))
     DetectorFeed([native, scaled], frame.width).process(frame, 0, 0.0, datetime.now(UTC))
-    grey = frame.to_ndarray(format="gray")
-    small = frame.to_ndarray(format="gray", width=half, height=round(frame.height * half / frame.width))
+    grey = luma_image(frame)
+    small = cv2.resize(grey, (half, round(frame.height * half / frame.width)), interpolation=cv2.INTER_AREA)
     assert np.array_equal(native.frames[0].image, grey[20:68, 10:74]) and native.frames[0].origin == (10, 20)
     assert np.array_equal(scaled.frames[0].image, small[6:30, 4:36]) and scaled.frames[0].origin == (4, 6)
