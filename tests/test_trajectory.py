@@ -681,6 +681,15 @@ def test_a_shoe_thrown_up_and_out_toward_the_camera_is_judged_in_depth() -> None
     assert det._tossed(track((0.4, 5.0, 2.9), sideways_px=8.0)) is None
     assert det._tossed(track((0.0, -10.0, 0.0), g=0.0, seen_s=1.0)) is None
 
+    # ten of its 63 centroids pulled 10 px off the path (a railing, a neighbour's blob): the
+    # free fall misses the whole, and follows it once they are left out
+    pulled = track((0.4, 5.0, 2.9))
+    for k in (3, 11, 12, 30, 31, 32, 45, 46, 50, 55):
+        pulled.x[k] += 10.0
+    assert det._tossed(pulled, outliers_out=True) is None
+    verdict = det._tossed(pulled)
+    assert verdict is not None and det._detection(pulled, "new", verdict).thrown.origin.floor == 11
+
 
 def test_a_toss_lost_at_its_apparent_apex_keeps_its_first_track() -> None:
     """Tossed out toward the camera from storey 12, a thing is followed for its first half

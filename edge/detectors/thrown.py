@@ -965,7 +965,7 @@ class ThrownDetector(Detector):
             + (", raining" if raining else "")
         )
 
-    def _tossed(self, tr: Track) -> Verdict | None:
+    def _tossed(self, tr: Track, outliers_out: bool = False) -> Verdict | None:
         """A throw judged in three dimensions where the plane turned it down: tossed out toward
         an upward camera, a thing seems on the plane to rise, hang and then plunge, so the
         plane's fall, its parabola and its drift all misjudge it (a shoe thrown up and out
@@ -982,7 +982,12 @@ class ThrownDetector(Detector):
         at 11 m/s was followed by a free fall to 2.8 px "fallen 7.4 m" (the fall hidden along
         the line of sight), and by a steady flight to 1.7 px; for the bench's throws that
         passed this way, no gravity left 1.7-18 times the scatter, or could not follow them
-        at all."""
+        at all.
+
+        A few centroids pulled off the path (the object passing a railing, or merged for a
+        frame with a neighbouring blob: 9 px off, four points of a dusk brick's 38) make
+        the free fall miss it as a whole; it is tried once more without them
+        (_without_outliers), and then has to pass every test again."""
         if not self.calibrated:
             return None
         t = np.array(tr.t)
@@ -1003,6 +1008,9 @@ class ThrownDetector(Detector):
         if plane is None:
             return None
         fit = self._free_fall_in_depth(t, xy)
+        if fit is None and not outliers_out:
+            kept = self._without_outliers(tr)
+            return None if kept is tr else self._tossed(kept, outliers_out=True)
         if fit is None or fit.release_t < t[0] - TOSS_SEEN_S:
             return None
         if abs(float(fit.release[2])) > TOSS_DEPTH_M or not -TOSS_INWARD_MPS <= fit.velocity[2] <= TOSS_SPEED_MPS:
