@@ -686,7 +686,7 @@ def test_a_shoe_thrown_up_and_out_toward_the_camera_is_judged_in_depth() -> None
     pulled = track((0.4, 5.0, 2.9))
     for k in (3, 11, 12, 30, 31, 32, 45, 46, 50, 55):
         pulled.x[k] += 10.0
-    assert det._tossed(pulled, outliers_out=True) is None
+    assert det._tossed(pulled, trimmed=0.0) is None  # tried as it is, not again
     verdict = det._tossed(pulled)
     assert verdict is not None and det._detection(pulled, "new", verdict).thrown.origin.floor == 11
 
@@ -924,3 +924,16 @@ def test_noise_specks_at_night_are_not_rain(streak_px: int, ember: bool) -> None
     found = run(night_frames(40, streak_px))
     new = [d for d in found if d.phase == "new"]
     assert bool(new) == ember, [d.note for d in found]
+
+
+def test_a_trimmed_scatter_is_held_to_what_trimming_leaves_of_an_honest_one() -> None:
+    """_trimmed_rms_share: leaving out the worst share p of a 2-D Gaussian scatter leaves
+    this share of its RMS (checked against a sampled scatter), and nothing for p = 0."""
+    from edge.detectors.thrown import _trimmed_rms_share
+
+    d = np.sort(np.hypot(*np.random.default_rng(3).normal(size=(200_000, 2)).T))
+    whole = np.sqrt(np.mean(d * d))
+    for p in (0.05, 0.1, 0.2):
+        kept = d[: round(len(d) * (1 - p))]
+        assert abs(np.sqrt(np.mean(kept * kept)) / whole - _trimmed_rms_share(p)) < 0.005
+    assert _trimmed_rms_share(0.0) == 1.0
