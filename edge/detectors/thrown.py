@@ -421,6 +421,12 @@ def _trimmed_rms_share(p: float) -> float:
     return math.sqrt((1.0 - p * (1.0 - math.log(p))) / (1.0 - p))
 
 
+def _follows(fit: Ballistic, xy: np.ndarray, share: float = 1.0) -> bool:
+    """Does a 3-D fall follow its track's points (source px) to within `share` of a small
+    object's localisation (_wander_limit_px)?"""
+    return fit.rms_px <= share * _wander_limit_px(xy)
+
+
 def release_position(
     facade: Facade, u: float, release_h: float, storey_m: float, above_floor_m: float
 ) -> FacadePosition:
@@ -1023,9 +1029,11 @@ class ThrownDetector(Detector):
         plane = fit_fall(t, h)
         if plane is None:
             return None
-        fit = self._free_fall_in_depth(t, xy, _trimmed_rms_share(trimmed or 0.0))
-        if fit is None and trimmed is None:
-            kept = self._without_outliers(tr)
+        fit = fit_ballistic(self._camera, t, xy)
+        if fit is not None and not _follows(fit, xy, _trimmed_rms_share(trimmed or 0.0)):
+            if trimmed is not None:
+                return None
+            kept = self._without_outliers(tr, fit)  # the fit just made, not a second one
             return None if kept is tr else self._tossed(kept, trimmed=1.0 - len(kept.t) / len(tr.t))
         if fit is None or fit.release_t < t[0] - TOSS_SEEN_S:
             return None
@@ -1229,12 +1237,12 @@ class ThrownDetector(Detector):
                     break
         return best
 
-    def _without_outliers(self, tr: Track) -> Track:
+    def _without_outliers(self, tr: Track, fit: Ballistic | None = None) -> Track:
         """`tr` without the points (at most EARLIER_OUTLIERS of them) that the 3-D free fall
-        through it misses by more than twice the wander limit; `tr` itself when there are none
-        or too many."""
+        through it (`fit`, when the caller has it) misses by more than twice the wander limit;
+        `tr` itself when there are none or too many."""
         t, xy = np.array(tr.t), self._source_xy(tr)
-        fit = fit_ballistic(self._camera, t, xy)
+        fit = fit or fit_ballistic(self._camera, t, xy)
         if fit is None:
             return tr
         miss = np.hypot(*(fit.image(self._camera, t) - xy).T)
@@ -1282,14 +1290,14 @@ class ThrownDetector(Detector):
         x_m, h_m, _z = fit.release
         return _released_at(verdict, fit.release_t, float(h_m), float(x_m), plane_release=plane)
 
-    def _free_fall_in_depth(self, t: np.ndarray, xy: np.ndarray, limit_share: float = 1.0) -> Ballistic | None:
+    def _free_fall_in_depth(self, t: np.ndarray, xy: np.ndarray) -> Ballistic | None:
         """The 3-D free fall (edge.trajectory.fit_ballistic) through a track's points (source
         px `xy` at times `t`), when it follows them to within a small object's localisation;
         else None. Not the plane fit's size term: with its depth free, the fit bends toward a
         big object's wobble (with it, 6 of the 1080p bench's 72 events that were on the right
         floor went wrong)."""
         fit = fit_ballistic(self._camera, t, xy)
-        return fit if fit is not None and fit.rms_px <= limit_share * _wander_limit_px(xy) else None
+        return fit if fit is not None and _follows(fit, xy) else None
 
     def _residuals_px(self, t: np.ndarray, xy: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Distance of each track point (source px `xy`, `h` metres up the facade) from its
