@@ -58,7 +58,7 @@ bench-thrown: venv
 bench-smoke-fire: venv
 	$(PY) bench/smoke_fire.py --write
 
-# Add SCENES confuser scenes of each kind to the committed ledgers of false alarms (bench/ledgers/),
+# Add SCENES confuser scenes (smoke: of each kind; thrown: in all) to the committed ledgers of false alarms (bench/ledgers/),
 # which add up camera-hours over sittings for the per-camera-day targets; commit the ledger after.
 SCENES ?= 3
 ledger-smoke-fire: venv
