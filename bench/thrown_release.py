@@ -31,8 +31,8 @@ from edge.trajectory import fit_ballistic, fit_fall  # noqa: E402
 HAND_M = ThrownConfig().release_above_floor_m
 
 
-def floor_of(facade: Facade, release_h: float) -> int | None:
-    return release_position(facade, 0.5, release_h, STOREY_M, HAND_M).floor
+def floor_of(facade: Facade, release_h: float, size: tuple[int, int]) -> int | None:
+    return release_position(facade, 0.5, release_h, STOREY_M, HAND_M, size).floor
 
 
 def main() -> None:
@@ -79,7 +79,7 @@ def main() -> None:
             depth_h = fit.release[1] if fit is not None else plane_h
             # as the detector chooses: the plane where the fit says the release was in view
             chosen_h = plane_h if fit is None or fit.release_seen() else depth_h
-            floors = [floor_of(facade, h) for h in (plane_h, depth_h, chosen_h)]
+            floors = [floor_of(facade, h, size) for h in (plane_h, depth_h, chosen_h)]
             rows.setdefault(th.truth["style"], []).append(
                 [v for f in floors for v in (f == th.floor, f is not None and abs(f - th.floor) <= 1)]
             )

@@ -80,6 +80,12 @@ class FacadeConfig(Section):
         description="Metres between the left and right edges (drawings, or balconies x their width); "
         "unset: estimated from the corners for a 75-degree lens, within about 30 %.",
     )
+    highest_floor: int | None = Field(
+        None,
+        description="The building's highest floor, when the calibrated facade stops below the roof (another "
+        "camera sees the rest); unset: the top edge is the roof, and a throw whose release is fitted above it "
+        "is named on the top floor.",
+    )
 
     @field_validator("corners", mode="before")
     @classmethod
@@ -93,6 +99,11 @@ class FacadeConfig(Section):
         lo, hi = self.floors
         if hi < lo:
             raise ValueError(f"floors: the top floor ({hi}) is below the bottom floor ({lo}); write [bottom, top]")
+        if self.highest_floor is not None and self.highest_floor < hi:
+            raise ValueError(
+                f"highest_floor ({self.highest_floor}) is below the top edge's floor ({hi}): give the building's "
+                "highest floor, or leave it out when the top edge is the roof"
+            )
         if _signed_area(self.corners) <= 0:
             raise ValueError("corners must go top-left, top-right, bottom-right, bottom-left and enclose an area")
         if not _convex(self.corners):
@@ -102,7 +113,7 @@ class FacadeConfig(Section):
         return self
 
     def build(self) -> Facade:
-        return Facade(self.corners, self.floors, self.units, self.width_m)
+        return Facade(self.corners, self.floors, self.units, self.width_m, self.highest_floor)
 
 
 def _convex(pts: list[Point]) -> bool:

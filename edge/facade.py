@@ -51,10 +51,13 @@ class Facade:
         floors: tuple[int, int],
         units: list[str] | None = None,
         width_m: float | None = None,
+        highest_floor: int | None = None,
     ) -> None:
         self.width_m = width_m
         self.corners = np.asarray(corners, dtype=np.float32).reshape(4, 2)
         self.bottom_floor, self.top_floor = int(floors[0]), int(floors[1])
+        # the building's highest floor: the top edge's unless the calibration stops below the roof
+        self.highest_floor = max(self.top_floor, highest_floor or self.top_floor)
         self.units = list(units) if units else []
         square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
         self._to_facade = cv2.getPerspectiveTransform(self.corners, square)
@@ -154,6 +157,25 @@ class Facade:
             if -EDGE_TOLERANCE <= col <= len(self.units) + EDGE_TOLERANCE:
                 unit = self.units[min(max(int(np.floor(col)), 0), len(self.units) - 1)]
         return FacadePosition(u, v, floor, unit, inside)
+
+    def locate_release(self, u: float, storeys_up: float, image_size: tuple[int, int]) -> FacadePosition:
+        """Floor and unit of a release at facade `u`, `storeys_up` storeys above the bottom edge.
+
+        Unlike an image point (`locate`), a release fitted above the top edge but still in the
+        picture names a floor: nothing is let go from above the roof, and a release extrapolated
+        back from a small thing's short or late track can overshoot by a storey or more (two
+        bottle caps thrown from their buildings' top floors were put 1.9 and 3.4 storeys above
+        them on the bench). It names the floor the storeys above the top edge reach, up to the
+        building's highest (`highest_floor`, the top edge's own when the calibration reaches the
+        roof). A release fitted above the picture too lies where the camera saw nothing (a thing
+        tossed up out of view and caught coming down): it names no floor, as `locate`."""
+        v = 1.0 - storeys_up / self.storeys
+        pos = self.locate_uv(u, v)
+        _x, y = self.to_image(u, v)
+        if storeys_up <= self.storeys or not 0 <= y < image_size[1]:
+            return pos
+        floor = min(self.bottom_floor + int(np.floor(storeys_up)), self.highest_floor)
+        return FacadePosition(pos.u, pos.v, floor, pos.unit, pos.inside)
 
     def floor_height_px(self, x: float, y: float) -> float:
         """Image height of one storey at an image point (perspective makes it vary)."""

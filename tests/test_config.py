@@ -19,6 +19,7 @@ EXPECTED = {
     "three_corners.yaml": (11, "cameras[1].facade.corners: expected 4 points, got 3"),
     "unknown_key.yaml": (8, "cameras[0].recording.pre_seconds: unknown key"),
     "floors_reversed.yaml": (7, "cameras[0].facade: floors: the top floor (3) is below the bottom floor (18)"),
+    "highest_below_top.yaml": (7, "cameras[0].facade: highest_floor (12) is below the top edge's floor (18)"),
     "bad_yaml.yaml": (6, "YAML syntax"),
     "missing_env.yaml": (5, "broker.password: environment variable GRIDWATCH_TEST_UNSET_PASSWORD is not set"),
     "bad_port.yaml": (4, "broker.port: Input should be less than or equal to 65535"),

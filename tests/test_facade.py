@@ -59,6 +59,23 @@ def test_points_off_the_facade() -> None:
     assert f.locate(900, 300).unit is None
 
 
+def test_releases_above_the_top_edge() -> None:
+    """Nothing is let go above the roof: a release fitted above the top edge, in the picture,
+    names the top floor; where the calibration stops below the roof, the floors above it, up
+    to the highest. One fitted above the picture as well names none: the camera saw nothing there."""
+    size = (500, 600)  # the top edge at y = 100, a storey 25 px: 4 storeys of picture above it
+    roof = Facade([[100, 100], [400, 100], [400, 500], [100, 500]], (3, 18), ["01", "02"])
+    assert roof.locate_release(0.25, 10.5, size).floor == 13  # inside: as locate
+    assert roof.locate_release(0.25, 16.2, size).floor == 18
+    pos = roof.locate_release(0.75, 19.1, size)  # three storeys over: still the top floor, and its unit
+    assert (pos.floor, pos.unit, pos.inside) == (18, "02", False)
+    assert roof.locate(250, roof.to_image(0.75, 1 - 19.1 / 16)[1]).floor is None  # an image point names none
+    assert roof.locate_release(0.25, 20.5, size).floor is None  # above the picture
+    lower = Facade([[100, 100], [400, 100], [400, 500], [100, 500]], (3, 18), ["01", "02"], highest_floor=20)
+    assert [lower.locate_release(0.25, s, size).floor for s in (15.5, 16.2, 17.5, 19.1)] == [18, 19, 20, 20]
+    assert lower.locate_release(0.25, -2.0, size).floor is None  # below the view: nothing seen falls from there
+
+
 def test_corners_accept_numpy() -> None:
     f = Facade(np.array([[0, 0], [10, 0], [10, 10], [0, 10]]), (1, 1))
     assert f.locate(5, 5).floor == 1

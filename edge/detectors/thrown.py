@@ -428,7 +428,7 @@ def _follows(fit: Ballistic, xy: np.ndarray, share: float = 1.0) -> bool:
 
 
 def release_position(
-    facade: Facade, u: float, release_h: float, storey_m: float, above_floor_m: float
+    facade: Facade, u: float, release_h: float, storey_m: float, above_floor_m: float, image_size: tuple[int, int]
 ) -> FacadePosition:
     """Floor and unit of a release at facade u and `release_h` metres above the bottom edge.
 
@@ -437,7 +437,7 @@ def release_position(
     of a hand held out beyond the balcony front the calibration lies on) still names it; the
     storey's own bounds would allow 1.2 m down and 1.8 m up."""
     mid = release_h + storey_m / 2 - above_floor_m
-    return facade.locate_uv(u, 1.0 - mid / (facade.storeys * storey_m))
+    return facade.locate_release(u, mid / storey_m, image_size)
 
 
 def together(a: Track, b: Track, within_px: float) -> bool:
@@ -1342,7 +1342,14 @@ class ThrownDetector(Detector):
         height_m = self.facade.storeys * self.cfg.storey_m
         rx, ry = self.facade.to_image(u, 1.0 - verdict.release_h / height_m)
         conf = self._confidence(verdict, len(t))
-        where = release_position(self.facade, u, verdict.release_h, self.cfg.storey_m, self.cfg.release_above_floor_m)
+        where = release_position(
+            self.facade,
+            u,
+            verdict.release_h,
+            self.cfg.storey_m,
+            self.cfg.release_above_floor_m,
+            (self.camera.width, self.camera.height),
+        )
         idx = np.unique(np.linspace(0, len(t) - 1, min(len(t), TRAJECTORY_POINTS)).round().astype(int))
         thrown = ThrownDetails(
             origin=Origin(
