@@ -920,10 +920,37 @@ class ThrownDetector(Detector):
         verdict = self._on_plane(tr)
         if isinstance(verdict, str):
             verdict = self._tossed(tr) or verdict
+        if isinstance(verdict, str):
+            return verdict
         gap = (tr.t[-1] - tr.t[-2]) * self.camera.fps
-        if not isinstance(verdict, str) and gap > LONE_GAP_FRAMES - 0.5:
+        if gap > LONE_GAP_FRAMES - 0.5:
             return f"its newest point came {gap:.0f} frames after the one before: waiting for the next"
-        return verdict
+        return self._turns_back(tr) or verdict
+
+    def _turns_back(self, tr: Track) -> str | None:
+        """Why a track that falls as a throw does is still none: along the facade it turns back
+        by more than its wander limit (_wander_limit_px), or None.
+
+        Nothing but drag acts sideways on a thrown thing, and drag brakes both of its
+        horizontal speeds, along the facade and out from it, in step: its path runs along one
+        line in plan. Seen from the camera, a point on that line meets the facade plane at a
+        ratio of two linear functions of the distance it has moved, which only ever moves one
+        way: whatever its toss, a thrown thing's place along the facade never turns back. A
+        bird does (flying left, then diving right: "0.49 g"), as do leaves and paper
+        fluttering, and headlights sweeping to and fro; the bench's confuser ledger raised
+        those four. Centroids are smoothed over five points first: a thing passing a railing,
+        or merged for a frame with a neighbouring blob, is pulled off its path for a point or
+        two."""
+        xy = self._source_xy(tr)
+        x_m = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m)[:, 0]
+        k = min(5, len(x_m) // 2 * 2 - 1)
+        x = np.median(np.lib.stride_tricks.sliding_window_view(np.pad(x_m, k // 2, mode="reflect"), k), axis=1)
+        back = min(float(np.max(np.maximum.accumulate(x) - x)), float(np.max(x - np.minimum.accumulate(x))))
+        back_px = back * self._metre_at(float(np.mean(tr.y))) / self.scale
+        limit = _wander_limit_px(xy, tr.area)
+        if back_px > limit:
+            return f"turns back {back_px:.1f} px along the facade (limit {limit:.1f}): a thrown thing never does"
+        return None
 
     def _on_plane(self, tr: Track) -> Verdict | str:
         """The throw as seen on the calibrated facade plane, or why it is none."""
