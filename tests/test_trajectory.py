@@ -980,3 +980,37 @@ def test_a_thrown_thing_never_turns_back_along_the_facade_a_bird_does() -> None:
     bird = hand + np.stack([along, -G * s * s / 2, np.zeros_like(s)], 1)
     reason = det.judge(track(bird))
     assert isinstance(reason, str) and reason.startswith("turns back"), reason
+
+
+def test_a_thing_let_go_from_where_laundry_hung_is_judged_from_there() -> None:
+    """Laundry swings at a railing for a second (±0.2 m) and its track then takes a shoe let go
+    from it: the parabola through both fails, the fall from where the hanging ended passes and
+    names the storey. A bird that glided along the facade before it dived did not hang."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
+    px_per_m = 40 / 3
+    top = 720 - (11 * 3.0 + 1.2) * px_per_m  # 1.2 m above storey 12's floor (18 storeys of 40 px)
+    rng = np.random.default_rng(5)
+    tr = Track(1)
+    for k in range(25):  # a second of swinging
+        s = k / FPS
+        tr.add(s, Blob(200.0 + 0.2 * px_per_m * np.sin(2 * np.pi * 1.3 * s), top + rng.normal(0, 0.5), 80.0, 10, 8))
+    for k in range(1, 31):  # then the fall, from rest
+        s = k / FPS
+        tr.add(
+            1.0 + s, Blob(200.0 + rng.normal(0, 0.5), top + 0.5 * G * s * s * px_per_m + rng.normal(0, 0.5), 30.0, 6, 6)
+        )
+    assert isinstance(det.judge(tr), str)
+    let_go = det._let_go(tr)
+    assert let_go is not None
+    end, verdict = let_go
+    assert end.t[0] > 0.8
+    assert abs(verdict.release_t - 1.0) < 0.15
+    assert det._detection(end, "new", verdict).thrown.origin.floor == 12
+
+    glide = Track(2)  # a bird gliding along the facade at 3 m/s, then diving: it moved, it did not hang
+    for k in range(25):
+        glide.add(k / FPS, Blob(100.0 + 3.0 * k / FPS * px_per_m, top, 30.0, 6, 6))
+    for k in range(1, 31):
+        s = k / FPS
+        glide.add(1.0 + s, Blob(200.0 + 3.0 * s * px_per_m, top + 0.5 * G * s * s * px_per_m, 30.0, 6, 6))
+    assert det._let_go(glide) is None

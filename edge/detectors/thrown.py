@@ -117,6 +117,10 @@ RECENT_S = 0.2  # a fall's acceleration must show without its newest points (_ha
 # the gap was judged on its points then; one seen only after it waits a frame. After three
 # missed frames (4) the bench lost two small throws whose tracks were confirmed that way.
 LONE_GAP_FRAMES = 5
+# A track that hung in place this long, within this many metres on the facade, and then fell
+# is judged from where it stopped hanging (ThrownDetector._let_go).
+LET_GO_HOLD_S = 0.4
+LET_GO_M = 1.0
 OVERLAP_FRAMES = 2  # a track begun this many frames before a confirmed one ended may go on from it (_confirm)
 # A throw judged in 3-D (ThrownDetector._tossed) was let go at most this long before its first
 # point, this far out from the balcony fronts, and left them no faster than a hand tosses and
@@ -425,6 +429,15 @@ def _follows(fit: Ballistic, xy: np.ndarray, share: float = 1.0) -> bool:
     """Does a 3-D fall follow its track's points (source px) to within `share` of a small
     object's localisation (_wander_limit_px)?"""
     return fit.rms_px <= share * _wander_limit_px(xy)
+
+
+def _smoothed(v: np.ndarray) -> np.ndarray:
+    """A track's series through a running median of five points (fewer for a short one),
+    reflected at its ends: a centroid pulled off its path for a point or two (a railing, a
+    neighbouring blob for a frame) drops out, and a stray first point does not stand for
+    three."""
+    k = min(5, len(v) // 2 * 2 - 1)
+    return np.median(np.lib.stride_tricks.sliding_window_view(np.pad(v, k // 2, mode="reflect"), k), axis=1)
 
 
 def release_position(
@@ -943,8 +956,7 @@ class ThrownDetector(Detector):
         two."""
         xy = self._source_xy(tr)
         x_m = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m)[:, 0]
-        k = min(5, len(x_m) // 2 * 2 - 1)
-        x = np.median(np.lib.stride_tricks.sliding_window_view(np.pad(x_m, k // 2, mode="reflect"), k), axis=1)
+        x = _smoothed(x_m)
         back = min(float(np.max(np.maximum.accumulate(x) - x)), float(np.max(x - np.minimum.accumulate(x))))
         back_px = back * self._metre_at(float(np.mean(tr.y))) / self.scale
         limit = _wander_limit_px(xy, tr.area)
@@ -1141,7 +1153,11 @@ class ThrownDetector(Detector):
         if isinstance(verdict, str):
             verdict = self.judge(tr)
         if isinstance(verdict, str):
-            return None
+            let_go = self._let_go(tr)
+            if let_go is None:
+                return None
+            end, verdict = let_go
+            tr.take(end)
         traced = self._retrace(tr)
         if traced is not None:
             longer = self.judge(traced)
@@ -1179,6 +1195,43 @@ class ThrownDetector(Detector):
         tr.verdict = verdict
         tr.key = f"thrown-{tr.id}"
         return self._detection(tr, "new", verdict)
+
+    def _let_go(self, tr: Track) -> tuple[Track, Verdict] | None:
+        """The end of a track that hung in place (LET_GO_HOLD_S or more, within LET_GO_M on the
+        facade) and then fell, with its verdict, when that end passes judge() and the whole
+        track did not; else None.
+
+        A thing let go from where it hung (a shoe tossed from laundry swinging at a railing,
+        something pushed off a sill) often starts no track of its own: the laundry's track
+        takes its blob, and the parabola through the laundry's second of swinging and the
+        fall misses both. The fall is judged from where the hanging ended, a few points
+        either side (the running median that keeps a stray centroid out also blurs the end
+        by two points). A drop's first metre is slow enough to look hung, so a hang must last
+        LET_GO_HOLD_S longer than a fall takes to leave the metre; and a thing let go from rest
+        accelerates, so a fall at terminal speed from there is not taken (drops judged from
+        after their first metre were confirmed sooner, and four were put a storey high on the
+        bench). A track that moved before it fell is not tried: the rising part of an upward
+        toss is the same object, and cutting it puts the release at the apex."""
+        n, need = len(tr.t), self.th.min_points
+        if n < 2 * need or tr.t[-1] - tr.t[0] < LET_GO_HOLD_S + need / self.camera.fps:
+            return None
+        if tr.y[-1] - tr.y[-need] < 0.5 * self._storey_at(tr.y[-1]):
+            return None  # not falling now (swaying trees and laundry, every frame: keep it cheap)
+        x_m, h = self.facade.to_metres(self._source_xy(tr), self.cfg.storey_m, self._width_m).T
+        x, h = _smoothed(x_m), _smoothed(h)
+        span = np.maximum(
+            np.maximum.accumulate(x) - np.minimum.accumulate(x), np.maximum.accumulate(h) - np.minimum.accumulate(h)
+        )
+        held = int(np.argmax(span > LET_GO_M)) if (span > LET_GO_M).any() else n
+        # a drop takes sqrt(2 LET_GO_M / g), 0.45 s, to leave the metre: it hung only if it stayed longer
+        if held >= n - need + 1 or tr.t[held - 1] - tr.t[0] < LET_GO_HOLD_S + math.sqrt(2 * LET_GO_M / G):
+            return None
+        for start in range(max(1, held - 3), min(held + 3, n - need + 1)):
+            end = tr.only(np.arange(n) >= start)
+            verdict = self.judge(end)
+            if not isinstance(verdict, str) and verdict.kind != "terminal":
+                return end, verdict
+        return None
 
     def _retrace(self, tr: Track) -> Track | None:
         """The confirmed track with the blobs of the frames before its first point that lie on
