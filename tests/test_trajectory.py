@@ -3,6 +3,7 @@ tracking uses, and association of a small fast object among distractors."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import cv2
@@ -1014,3 +1015,65 @@ def test_a_thing_let_go_from_where_laundry_hung_is_judged_from_there() -> None:
         s = k / FPS
         glide.add(1.0 + s, Blob(200.0 + 3.0 * s * px_per_m, top + 0.5 * G * s * s * px_per_m, 30.0, 6, 6))
     assert det._let_go(glide) is None
+
+
+def test_a_throw_up_is_joined_to_its_rise_past_an_older_speck() -> None:
+    """A can thrown up at 3 m/s from storey 12 is followed for its first 0.14 s; lost as it
+    slows near the apex, its fall is a new track from 0.46 s whose parent is the rise. The rise
+    was itself joined to a speck of noise seen just before it, beside the path: the three
+    together are no fall, the rise and the fall are, and the release is where the rise began,
+    not at the apex the fall alone extrapolates to."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
+    px_per_m = 40 / 3
+    hand = 720 - (11 * 3.0 + 1.2) * px_per_m
+    rng = np.random.default_rng(6)
+
+    def seen(tr: Track, s: float) -> None:
+        h = 3.0 * s - 0.5 * G * s * s
+        tr.add(s, Blob(230.0 + rng.normal(0, 0.4), hand - h * px_per_m + rng.normal(0, 0.4), 9.0, 3, 3))
+
+    speck, rise, fall = Track(1), Track(2), Track(3)
+    for k in range(3):
+        speck.add(-0.3 + k / FPS, Blob(190.0, hand, 9.0, 3, 3))
+    for k in range(4):
+        seen(rise, k / FPS)
+    for k in range(round(0.46 * FPS), round(1.8 * FPS)):
+        seen(fall, k / FPS)
+    rise.follow(speck)
+    fall.follow(rise)
+    assert fall.ancestors() == 2
+    reason = det.judge(fall.lineage())
+    assert isinstance(reason, str), reason  # the speck spoils the longest join
+    assert det.judge(fall).release_t > 0.25  # alone, the fall is let go at its apex
+    found = det._confirm(fall)
+    assert found is not None
+    assert found.start_t == pytest.approx(0.0, abs=0.03)
+    assert found.start_t + found.thrown.trajectory[0][0] == pytest.approx(0.0)
+
+
+def test_a_fall_confirmed_at_terminal_speed_is_let_go_where_its_first_seconds_accelerate_from() -> None:
+    """A flower pot dropped from storey 12 whose first half second, under a shaking camera,
+    fitted as a fall at steady speed was confirmed with the release that speed implies, 0.3 s
+    early and a storey high. At its end its first seconds, seen whole, accelerate at g: the
+    event names where they start. An ember falling at its 6 m/s terminal speed keeps the
+    release it was confirmed with."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
+    px_per_m = 40 / 3
+    hand = 720 - (11 * 3.0 + 1.2) * px_per_m
+    rng = np.random.default_rng(7)
+    pot, ember = Track(1), Track(2)
+    for k in range(3, 45):
+        s = k / FPS
+        pot.add(s, Blob(230.0 + rng.normal(0, 0.4), hand + 0.5 * G * s * s * px_per_m + rng.normal(0, 0.4), 20.0, 5, 4))
+        ember.add(
+            s, Blob(150.0 + rng.normal(0, 0.4), hand + (0.8 + 6.0 * s) * px_per_m + rng.normal(0, 0.4), 9.0, 2, 6)
+        )
+    confirmed = det.judge(ember)
+    assert not isinstance(confirmed, str) and confirmed.kind == "terminal", confirmed
+    ember.verdict = confirmed
+    assert det._final(ember).release_t == confirmed.release_t
+    pot.verdict = replace(confirmed, release_t=-0.3, release_h=confirmed.release_h + 3.0)
+    final = det._final(pot)
+    assert final.kind == "accelerating"
+    assert final.release_t == pytest.approx(0.0, abs=0.05)
+    assert det._detection(pot, "end", final).thrown.origin.floor == 12

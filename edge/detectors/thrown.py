@@ -290,10 +290,17 @@ class Track:
         if oldest is not None:
             oldest.parent = None
 
-    def lineage(self) -> Track:
-        """This track with the points of its ancestors before its own first one prepended."""
+    def ancestors(self) -> int:
+        """How many tracks lineage can join before this one (at most ANCESTORS)."""
+        n, tr = 0, self.parent
+        while tr is not None and n < ANCESTORS:
+            n, tr = n + 1, tr.parent
+        return n
+
+    def lineage(self, depth: int = ANCESTORS) -> Track:
+        """This track with the points of its nearest `depth` ancestors before its own first one prepended."""
         chain, t0 = [self], self.t[0]
-        while chain[-1].parent is not None and len(chain) <= ANCESTORS:
+        while chain[-1].parent is not None and len(chain) <= min(depth, ANCESTORS):
             chain.append(chain[-1].parent)
         out = Track(self.id, key=self.key, verdict=self.verdict)
         for tr in reversed(chain[1:]):
@@ -1142,14 +1149,19 @@ class ThrownDetector(Detector):
 
     def _confirm(self, tr: Track) -> Detection | None:
         # the joined path first: when it passes, its earlier points put the release where the
-        # object was let go, not where its track happened to start
+        # object was let go, not where its track happened to start. The longest join that
+        # passes: an ancestor that was something else (a speck the first piece of a toss was
+        # joined to) spoils the join, not the nearer ancestors' (a can thrown up, its rise one
+        # track and its fall from the apex the next, was put at the apex, a floor high)
         verdict: Verdict | str = "no parent"
         if tr.parent is not None and len(tr.t) >= 4:
-            joined = tr.lineage()
-            verdict = self.judge(joined)
-            if not isinstance(verdict, str):  # one object: the track carries the whole path
-                tr.take(joined)
-                tr.parent = None
+            for depth in range(tr.ancestors(), 0, -1):
+                joined = tr.lineage(depth)
+                verdict = self.judge(joined)
+                if not isinstance(verdict, str):  # one object: the track carries the whole path
+                    tr.take(joined)
+                    tr.parent = None
+                    break
         if isinstance(verdict, str):
             verdict = self.judge(tr)
         if isinstance(verdict, str):
@@ -1170,14 +1182,18 @@ class ThrownDetector(Detector):
             tr.take(joined)
         verdict = self._in_depth(tr, verdict)
         # one object can leave two tracks (a ghost, a streak split by a slab, a track re-born
-        # after a gap): one event per object, whichever way the two tracks meet
+        # after a gap): one event per object, whichever way the two tracks meet. A track
+        # already put down as an event's object is that object as much as the event's own
+        # track is (a butt's event track ended; the track that had carried on along its path,
+        # put down as the same butt, overlapped the next one confirmed on it)
         storey, storey_m = self._storey_at(tr.y[-1]), self.cfg.storey_m
-        for other in itertools.chain(self._tracks, self._reported):
-            if other is tr or other.verdict is None or other.t[-1] < tr.t[-1] - 3.0:
+        for other in itertools.chain(self._tracks, self._reported, self._lost):
+            if other is tr or other.key is None or other.t[-1] < tr.t[-1] - 3.0:
                 continue
             o = other.verdict
             same_release = (
-                abs(o.release_t - verdict.release_t) < 0.6
+                o is not None
+                and abs(o.release_t - verdict.release_t) < 0.6
                 and abs(o.release_h - verdict.release_h) < 1.5 * storey_m
                 and abs(o.release_x - verdict.release_x) < storey_m
             )
@@ -1399,7 +1415,10 @@ class ThrownDetector(Detector):
         The facade-plane release stays as confirmed. It was fitted on the early fall, where
         drag is negligible; a refit over the whole path, drag included, lowers the fitted
         acceleration and so raises the speed at the first point, putting the release too early
-        and too high (1.3-1.9 s early on bench tracks of a brick and a can). The 3-D release is
+        and too high (1.3-1.9 s early on bench tracks of a brick and a can). One confirmed at
+        terminal speed whose first DEPTH_FIT_S, seen whole, accelerates as a throw does was
+        confirmed on a stretch too short or too scattered to show it: that fall names the
+        release. The 3-D release is
         refitted on the first DEPTH_FIT_S of the track: how fast a tossed thing came out
         toward the camera shows in its path only over a second or more."""
         v = tr.verdict
@@ -1409,6 +1428,12 @@ class ThrownDetector(Detector):
             fit = self._free_fall_in_depth(t, xy)
             return v if fit is None else replace(v, fallen_m=fit.fallen(float(t[-1])))
         early = t <= t[0] + DEPTH_FIT_S
+        if v.kind == "terminal":
+            # a flower pot whose first half second under a shaking camera fitted 0.19 g was
+            # put 0.3 s early, a floor high
+            first = self.judge(tr.only(early))
+            if not isinstance(first, str) and first.kind == "accelerating":
+                v = first
         v = self._in_depth(tr.only(early), v)
         _x_m, h_last = self.facade.to_metres(xy[-1:], self.cfg.storey_m, self._width_m)[0]
         return replace(v, fallen_m=float(v.release_h - h_last))
