@@ -1077,3 +1077,27 @@ def test_a_fall_confirmed_at_terminal_speed_is_let_go_where_its_first_seconds_ac
     assert final.kind == "accelerating"
     assert final.release_t == pytest.approx(0.0, abs=0.05)
     assert det._detection(pot, "end", final).thrown.origin.floor == 12
+
+
+def test_a_track_put_down_as_an_events_object_keeps_a_second_event_off_it() -> None:
+    """A butt's event track ended; the track that had carried on along its path, put down
+    as the same butt, is still on it when another track on the butt is confirmed: no second
+    event, the new track is put down as the butt too. A fall elsewhere is its own event."""
+    px_per_m = 40 / 3
+    top = 720 - (11 * 3.0 + 1.2) * px_per_m
+
+    def on_fall(tid: int, first: int, last: int, x: float = 230.0) -> Track:
+        tr = Track(tid)
+        for k in range(first, last):
+            s = k / FPS
+            tr.add(s, Blob(x, top + 0.5 * G * s * s * px_per_m, 9.0, 3, 3))
+        return tr
+
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
+    carried = on_fall(1, 15, 40)
+    carried.key = "thrown-7"  # put down as the object of event thrown-7, whose own track ended
+    det._tracks.append(carried)
+    again = on_fall(2, 25, 45)
+    assert det._confirm(again) is None
+    assert again.key == "thrown-7"
+    assert det._confirm(on_fall(3, 25, 45, x=330.0)) is not None
