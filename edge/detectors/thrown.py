@@ -1151,8 +1151,8 @@ class ThrownDetector(Detector):
         # the joined path first: when it passes, its earlier points put the release where the
         # object was let go, not where its track happened to start. The longest join that
         # passes: an ancestor that was something else (a speck the first piece of a toss was
-        # joined to) spoils the join, not the nearer ancestors' (a can thrown up, its rise one
-        # track and its fall from the apex the next, was put at the apex, a floor high)
+        # joined to) spoils the join, not the nearer ancestors' (without them a rubbish bag
+        # thrown up in the bench's rain was put at its apex, 0.5 s late and a floor high)
         verdict: Verdict | str = "no parent"
         if tr.parent is not None and len(tr.t) >= 4:
             for depth in range(tr.ancestors(), 0, -1):
