@@ -110,7 +110,11 @@ def main() -> None:
             if near < 2:
                 continue
             own = det.judge(tr)
-            joined = det.judge(tr.lineage()) if tr.parent is not None else None
+            joined, depth = None, 0  # as ThrownDetector._confirm: the longest join that passes
+            for depth in range(tr.ancestors(), 0, -1):
+                joined = det.judge(tr.lineage(depth))
+                if not isinstance(joined, str):
+                    break
             print(
                 f"    track {tr.id}: {tr.t[0] - th['release_t']:+.2f} to {tr.t[-1] - th['release_t']:+.2f} s "
                 f"after release, {len(tr.t)} points ({near} on the path)"
@@ -118,7 +122,7 @@ def main() -> None:
             )
             print(f"        judged alone: {verdict_text(own)}")
             if joined is not None:
-                print(f"        joined to track {tr.parent.id}: {verdict_text(joined)}")  # type: ignore[union-attr]
+                print(f"        joined through {depth} of its ancestors: {verdict_text(joined)}")
     for e in false:
         print(f"false alarm: event from {e['start_s']:.2f} s, floor {e['origin']['floor']} ({e.get('note')})")
 
