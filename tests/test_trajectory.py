@@ -1101,3 +1101,39 @@ def test_a_track_put_down_as_an_events_object_keeps_a_second_event_off_it() -> N
     assert det._confirm(again) is None
     assert again.key == "thrown-7"
     assert det._confirm(on_fall(3, 25, 45, x=330.0)) is not None
+
+
+def test_a_throw_up_confirmed_from_its_apex_is_let_go_where_its_rise_began() -> None:
+    """A can thrown up at 3 m/s from storey 12: its rise is one track, its fall from the apex
+    the next, and while the fall was young the two did not pass as one, so it was confirmed
+    alone, let go at its apex. At its end the whole path, joined to the rise, passes and shows
+    the can rising from its release: that is the release. Joined to a speck instead, nothing
+    earlier is seen rising and the confirmed release stands."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
+    px_per_m = 40 / 3
+    hand = 720 - (11 * 3.0 + 1.2) * px_per_m
+    rng = np.random.default_rng(8)
+
+    def seen(tr: Track, s: float) -> None:
+        h = 3.0 * s - 0.5 * G * s * s
+        tr.add(s, Blob(230.0 + rng.normal(0, 0.4), hand - h * px_per_m + rng.normal(0, 0.4), 9.0, 3, 3))
+
+    def fall_after(parent: Track) -> Track:
+        fall = Track(3)
+        for k in range(round(0.46 * FPS), round(1.8 * FPS)):
+            seen(fall, k / FPS)
+        fall.verdict = det.judge(fall)
+        fall.follow(parent)
+        return fall
+
+    rise, speck = Track(1), Track(2)
+    for k in range(4):
+        seen(rise, k / FPS)
+        speck.add(0.2 + k / FPS, Blob(230.0, hand + 25.0, 9.0, 3, 3))
+    fall = fall_after(rise)
+    assert fall.verdict.release_t > 0.25  # confirmed alone: at the apex
+    final = det._final(fall)
+    assert final.release_t == pytest.approx(0.0, abs=0.03)
+    assert fall.t[0] == 0.0  # the event's path starts at the release
+    alone = fall_after(speck)
+    assert det._final(alone).release_t > 0.25

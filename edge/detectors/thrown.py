@@ -1418,11 +1418,24 @@ class ThrownDetector(Detector):
         and too high (1.3-1.9 s early on bench tracks of a brick and a can). One confirmed at
         terminal speed whose first DEPTH_FIT_S, seen whole, accelerates as a throw does was
         confirmed on a stretch too short or too scattered to show it: that fall names the
-        release. The 3-D release is
+        release. So does a join to the track's ancestors that failed while it was young and
+        passes on the whole path, showing the thing rising from its release. The 3-D release is
         refitted on the first DEPTH_FIT_S of the track: how fast a tossed thing came out
         toward the camera shows in its path only over a second or more."""
         v = tr.verdict
         assert v is not None, "only confirmed tracks end with an event"
+        if tr.parent is not None:
+            # a join that failed while the track was young may pass on the whole path; taken
+            # when it shows the release itself, the thing seen rising from it (a can thrown up
+            # whose fall from the apex was confirmed alone, a floor high; the whole path's
+            # parabola, drag and all, is not trusted for a release it has to extrapolate to)
+            for depth in range(tr.ancestors(), 0, -1):
+                joined = tr.lineage(depth)
+                whole = self.judge(joined)
+                if not isinstance(whole, str) and whole.fit.v_first <= 0 and whole.release_t < v.release_t:
+                    tr.take(joined)
+                    tr.parent = None
+                    return replace(whole, plane_release=None)
         t, xy = np.array(tr.t), self._source_xy(tr)
         if v.kind == "tossed":  # its fall shows only in 3-D; the release stays as confirmed
             fit = self._free_fall_in_depth(t, xy)
