@@ -216,6 +216,17 @@ def flat_facade(width_m: float | None = None) -> Facade:
     return Facade([[0, 0], [400, 0], [400, 720], [0, 720]], (1, 18), ["01", "02"], width_m=width_m)
 
 
+PX_PER_M = 40 / 3  # flat_facade's scale: 40 px a 3 m storey
+HAND_Y = 720 - (11 * 3.0 + 1.2) * PX_PER_M  # flat_facade's row 1.2 m over storey 12's slab, where a hand lets go
+
+
+def thrown_up(tr: Track, s: float, rng: np.random.Generator) -> None:
+    """Add to `tr` where a can thrown straight up at 3 m/s from HAND_Y (x = 230) is `s` seconds
+    after its release, its centroid scattered by 0.4 px."""
+    h = 3.0 * s - 0.5 * G * s * s
+    tr.add(s, Blob(230.0 + rng.normal(0, 0.4), HAND_Y - h * PX_PER_M + rng.normal(0, 0.4), 9.0, 3, 3))
+
+
 @pytest.mark.parametrize("distractors", [False, True])
 def test_a_fast_small_object_is_tracked_to_its_floor(distractors: bool) -> None:
     ctx = CameraContext("cam", 400, 720, FPS, flat_facade(), None)
@@ -988,17 +999,16 @@ def test_a_thing_let_go_from_where_laundry_hung_is_judged_from_there() -> None:
     from it: the parabola through both fails, the fall from where the hanging ended passes and
     names the storey. A bird that glided along the facade before it dived did not hang."""
     det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
-    px_per_m = 40 / 3
-    top = 720 - (11 * 3.0 + 1.2) * px_per_m  # 1.2 m above storey 12's floor (18 storeys of 40 px)
     rng = np.random.default_rng(5)
     tr = Track(1)
     for k in range(25):  # a second of swinging
         s = k / FPS
-        tr.add(s, Blob(200.0 + 0.2 * px_per_m * np.sin(2 * np.pi * 1.3 * s), top + rng.normal(0, 0.5), 80.0, 10, 8))
+        tr.add(s, Blob(200.0 + 0.2 * PX_PER_M * np.sin(2 * np.pi * 1.3 * s), HAND_Y + rng.normal(0, 0.5), 80.0, 10, 8))
     for k in range(1, 31):  # then the fall, from rest
         s = k / FPS
         tr.add(
-            1.0 + s, Blob(200.0 + rng.normal(0, 0.5), top + 0.5 * G * s * s * px_per_m + rng.normal(0, 0.5), 30.0, 6, 6)
+            1.0 + s,
+            Blob(200.0 + rng.normal(0, 0.5), HAND_Y + 0.5 * G * s * s * PX_PER_M + rng.normal(0, 0.5), 30.0, 6, 6),
         )
     assert isinstance(det.judge(tr), str)
     let_go = det._let_go(tr)
@@ -1010,10 +1020,10 @@ def test_a_thing_let_go_from_where_laundry_hung_is_judged_from_there() -> None:
 
     glide = Track(2)  # a bird gliding along the facade at 3 m/s, then diving: it moved, it did not hang
     for k in range(25):
-        glide.add(k / FPS, Blob(100.0 + 3.0 * k / FPS * px_per_m, top, 30.0, 6, 6))
+        glide.add(k / FPS, Blob(100.0 + 3.0 * k / FPS * PX_PER_M, HAND_Y, 30.0, 6, 6))
     for k in range(1, 31):
         s = k / FPS
-        glide.add(1.0 + s, Blob(200.0 + 3.0 * s * px_per_m, top + 0.5 * G * s * s * px_per_m, 30.0, 6, 6))
+        glide.add(1.0 + s, Blob(200.0 + 3.0 * s * PX_PER_M, HAND_Y + 0.5 * G * s * s * PX_PER_M, 30.0, 6, 6))
     assert det._let_go(glide) is None
 
 
@@ -1024,21 +1034,15 @@ def test_a_throw_up_is_joined_to_its_rise_past_an_older_speck() -> None:
     together are no fall, the rise and the fall are, and the release is where the rise began,
     not at the apex the fall alone extrapolates to."""
     det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
-    px_per_m = 40 / 3
-    hand = 720 - (11 * 3.0 + 1.2) * px_per_m
     rng = np.random.default_rng(6)
-
-    def seen(tr: Track, s: float) -> None:
-        h = 3.0 * s - 0.5 * G * s * s
-        tr.add(s, Blob(230.0 + rng.normal(0, 0.4), hand - h * px_per_m + rng.normal(0, 0.4), 9.0, 3, 3))
 
     speck, rise, fall = Track(1), Track(2), Track(3)
     for k in range(3):
-        speck.add(-0.3 + k / FPS, Blob(190.0, hand, 9.0, 3, 3))
+        speck.add(-0.3 + k / FPS, Blob(190.0, HAND_Y, 9.0, 3, 3))
     for k in range(4):
-        seen(rise, k / FPS)
+        thrown_up(rise, k / FPS, rng)
     for k in range(round(0.46 * FPS), round(1.8 * FPS)):
-        seen(fall, k / FPS)
+        thrown_up(fall, k / FPS, rng)
     rise.follow(speck)
     fall.follow(rise)
     assert fall.ancestors() == 2
@@ -1058,15 +1062,15 @@ def test_a_fall_confirmed_at_terminal_speed_is_let_go_where_its_first_seconds_ac
     event names where they start. An ember falling at its 6 m/s terminal speed keeps the
     release it was confirmed with."""
     det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
-    px_per_m = 40 / 3
-    hand = 720 - (11 * 3.0 + 1.2) * px_per_m
     rng = np.random.default_rng(7)
     pot, ember = Track(1), Track(2)
     for k in range(3, 45):
         s = k / FPS
-        pot.add(s, Blob(230.0 + rng.normal(0, 0.4), hand + 0.5 * G * s * s * px_per_m + rng.normal(0, 0.4), 20.0, 5, 4))
+        pot.add(
+            s, Blob(230.0 + rng.normal(0, 0.4), HAND_Y + 0.5 * G * s * s * PX_PER_M + rng.normal(0, 0.4), 20.0, 5, 4)
+        )
         ember.add(
-            s, Blob(150.0 + rng.normal(0, 0.4), hand + (0.8 + 6.0 * s) * px_per_m + rng.normal(0, 0.4), 9.0, 2, 6)
+            s, Blob(150.0 + rng.normal(0, 0.4), HAND_Y + (0.8 + 6.0 * s) * PX_PER_M + rng.normal(0, 0.4), 9.0, 2, 6)
         )
     confirmed = det.judge(ember)
     assert not isinstance(confirmed, str) and confirmed.kind == "terminal", confirmed
@@ -1083,14 +1087,12 @@ def test_a_track_put_down_as_an_events_object_keeps_a_second_event_off_it() -> N
     """A butt's event track ended; the track that had carried on along its path, put down
     as the same butt, is still on it when another track on the butt is confirmed: no second
     event, the new track is put down as the butt too. A fall elsewhere is its own event."""
-    px_per_m = 40 / 3
-    top = 720 - (11 * 3.0 + 1.2) * px_per_m
 
     def on_fall(tid: int, first: int, last: int, x: float = 230.0) -> Track:
         tr = Track(tid)
         for k in range(first, last):
             s = k / FPS
-            tr.add(s, Blob(x, top + 0.5 * G * s * s * px_per_m, 9.0, 3, 3))
+            tr.add(s, Blob(x, HAND_Y + 0.5 * G * s * s * PX_PER_M, 9.0, 3, 3))
         return tr
 
     det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
@@ -1110,26 +1112,20 @@ def test_a_throw_up_confirmed_from_its_apex_is_let_go_where_its_rise_began() -> 
     the can rising from its release: that is the release. Joined to a speck instead, nothing
     earlier is seen rising and the confirmed release stands."""
     det = ThrownDetector(ThrownConfig(), CameraContext("cam", 400, 720, FPS, flat_facade(), None))
-    px_per_m = 40 / 3
-    hand = 720 - (11 * 3.0 + 1.2) * px_per_m
     rng = np.random.default_rng(8)
-
-    def seen(tr: Track, s: float) -> None:
-        h = 3.0 * s - 0.5 * G * s * s
-        tr.add(s, Blob(230.0 + rng.normal(0, 0.4), hand - h * px_per_m + rng.normal(0, 0.4), 9.0, 3, 3))
 
     def fall_after(parent: Track) -> Track:
         fall = Track(3)
         for k in range(round(0.46 * FPS), round(1.8 * FPS)):
-            seen(fall, k / FPS)
+            thrown_up(fall, k / FPS, rng)
         fall.verdict = det.judge(fall)
         fall.follow(parent)
         return fall
 
     rise, speck = Track(1), Track(2)
     for k in range(4):
-        seen(rise, k / FPS)
-        speck.add(0.2 + k / FPS, Blob(230.0, hand + 25.0, 9.0, 3, 3))
+        thrown_up(rise, k / FPS, rng)
+        speck.add(0.2 + k / FPS, Blob(230.0, HAND_Y + 25.0, 9.0, 3, 3))
     fall = fall_after(rise)
     assert fall.verdict.release_t > 0.25  # confirmed alone: at the apex
     final = det._final(fall)
