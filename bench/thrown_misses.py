@@ -110,19 +110,17 @@ def main() -> None:
             if near < 2:
                 continue
             own = det.judge(tr)
-            joined, depth = None, 0  # as ThrownDetector._confirm: the longest join that passes
-            for depth in range(tr.ancestors(), 0, -1):
-                joined = det.judge(tr.lineage(depth))
-                if not isinstance(joined, str):
-                    break
+            join = det.longest_join(tr)  # as ThrownDetector._confirm
             print(
                 f"    track {tr.id}: {tr.t[0] - th['release_t']:+.2f} to {tr.t[-1] - th['release_t']:+.2f} s "
                 f"after release, {len(tr.t)} points ({near} on the path)"
                 + (f", confirmed as {tr.key}" if tr.key else "")
             )
             print(f"        judged alone: {verdict_text(own)}")
-            if joined is not None:
-                print(f"        joined through {depth} of its ancestors: {verdict_text(joined)}")
+            if join is not None:
+                print(f"        joined to its ancestors ({len(join[0].t)} points): {verdict_text(join[1])}")
+            elif tr.parent is not None:
+                print(f"        joined to its parent: {verdict_text(det.judge(tr.lineage(1)))}")
     for e in false:
         print(f"false alarm: event from {e['start_s']:.2f} s, floor {e['origin']['floor']} ({e.get('note')})")
 

@@ -612,6 +612,29 @@ def test_an_insect_at_the_lens_is_told_by_its_blurred_edge() -> None:
         assert [d.thrown.origin.floor for d in found if d.phase == "new"] == ([17] if thrown else [])
 
 
+def test_an_insect_at_the_lens_at_night_is_soft_though_the_threshold_is_low() -> None:
+    """A lens out of focus spreads each point over a disc, so a bright insect at night fades out
+    over a ramp that ends where the disc does. The night's dark, flat background, flattened
+    further by compression, makes the threshold low: cut there, at the foot of the ramp, the
+    difference 2-4 px beyond is nothing, as it is for a sharp thing. Cut where the blob has
+    faded to half its peak, the ramp still runs on past the ring; a sharp thing has none."""
+    thresh, r = 5.0, 8
+    pillbox = np.zeros((2 * r + 1, 2 * r + 1))
+    cv2.circle(pillbox, (r, r), r, 1.0, -1)
+    softness = []
+    for defocus in (None, pillbox / pillbox.sum()):
+        disc = np.zeros((160, 160))
+        cv2.circle(disc, (80, 80), 10, 200.0, -1)
+        if defocus is not None:
+            disc = cv2.filter2D(disc, -1, defocus)
+        diff = disc.astype(np.uint8)
+        stats, cents = components((diff > thresh).astype(np.uint8) * 255)
+        big = int(np.argmax(stats[:, 4]))
+        blob = Blob(*cents[big], float(stats[big, 4]), int(stats[big, 2]), int(stats[big, 3]))
+        softness.append(edge_softness(diff, thresh, blob, 0, 0))
+    assert softness[0] < 0.1 and softness[1] > 0.5, softness
+
+
 @pytest.mark.parametrize(("glide_frames", "dive_g"), [(20, 2.0), (22, 2.0), (18, 2.0)])
 def test_a_glide_that_dives_is_no_throw(glide_frames: int, dive_g: float) -> None:
     """A bird crawling down the facade at 0.4 m/s for 0.8 s and then plunging at 2 g: one

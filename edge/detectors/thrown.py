@@ -173,8 +173,8 @@ class ThrownExpert(BaseModel):
         0.3,
         gt=0,
         description="A track whose blobs' edges fade softer than this is out of focus, so at the lens (an insect, a web): "
-        "the difference 2-4 px outside a blob as a share of the threshold, 0.01-0.21 for thrown things on the bench, "
-        "0.44 and more for insects. Raise it for a soft lens or a dirty dome; null turns the test off.",
+        "the difference 2-4 px outside where a blob falls to half its peak, as a share of that level; 0.01-0.17 for "
+        "thrown things on the bench. Raise it for a soft lens or a dirty dome; null turns the test off.",
     )
     max_blobs: int = Field(
         64, ge=1, description="More blobs than this in a frame is a global change; the frame is skipped."
@@ -394,21 +394,28 @@ def _without_specks(blobs: list[Blob]) -> list[Blob]:
 
 
 def edge_softness(diff: np.ndarray, thresh: float, b: Blob, x0: int, y0: int) -> float:
-    """How softly a blob's edge fades: the mean difference 2 to 4 px outside it, as a share of
-    the threshold it was cut at (diff in crop px, the crop at x0, y0 of the analysis frame).
+    """How softly a blob's edge fades: the mean difference 2 to 4 px outside where it falls to
+    half its peak (or to the threshold, if that is higher), as a share of that level (diff in
+    crop px, the crop at x0, y0 of the analysis frame).
 
-    A thing 10-20 m off is in focus, and its difference drops to the noise (a fifth of the
-    threshold) within a pixel or two of its edge, compression's smear included. An insect or
-    a spider's thread within a metre of the lens is blurred over tens of pixels: just outside
-    where the threshold cut it, its difference is still most of the threshold."""
+    A thing 10-20 m off is in focus, and its difference drops to the noise within a pixel or
+    two of its edge, compression's smear included. An insect or a spider's thread within a
+    metre of the lens is blurred over tens of pixels: a lens out of focus spreads each point
+    over a disc, so its edge is a ramp as wide as the disc. Cut at the threshold, the ring
+    outside lies in the ramp by day; at night the threshold is low and the background dark
+    and flat, so the cut falls at the ramp's foot, where the difference ends, and a bright
+    insect measured as sharp as a thrown thing (a confuser clip's insect, softness 0.30 on
+    a limit of 0.3, raised an alarm). Cut at half the peak, the ring lies in the ramp
+    whatever the threshold; a sharp thing has no ramp there."""
     h, w = diff.shape
     cx, cy = b.x - x0, b.y - y0
     c0, c1 = max(0, int(cx - b.w / 2) - RING_PX), min(w, int(cx + b.w / 2) + RING_PX + 2)
     r0, r1 = max(0, int(cy - b.h / 2) - RING_PX), min(h, int(cy + b.h / 2) + RING_PX + 2)
     win = diff[r0:r1, c0:c1]
-    fg = (win > thresh).astype(np.uint8)
+    cut = max(thresh, 0.5 * float(win.max()))
+    fg = (win > cut).astype(np.uint8)
     ring = (cv2.dilate(fg, RING_OUTER) > 0) & (cv2.dilate(fg, RING_INNER) == 0)
-    return float(win[ring].mean()) / thresh if ring.any() else 0.0
+    return float(win[ring].mean()) / cut if ring.any() else 0.0
 
 
 def _wander_limit_px(xy: np.ndarray, area: list[float] | None = None) -> float:
@@ -957,8 +964,8 @@ class ThrownDetector(Detector):
         ratio of two linear functions of the distance it has moved, which only ever moves one
         way: whatever its toss, a thrown thing's place along the facade never turns back. A
         bird does (flying left, then diving right: "0.49 g"), as do leaves and paper
-        fluttering, and headlights sweeping to and fro; the bench's confuser ledger raised
-        those four. Centroids are smoothed over five points first: a thing passing a railing,
+        fluttering, and headlights sweeping to and fro: each of those four raised a false alarm
+        in the bench's confuser ledger before this test. Centroids are smoothed over five points first: a thing passing a railing,
         or merged for a frame with a neighbouring blob, is pulled off its path for a point or
         two."""
         xy = self._source_xy(tr)
@@ -1149,20 +1156,13 @@ class ThrownDetector(Detector):
 
     def _confirm(self, tr: Track) -> Detection | None:
         # the joined path first: when it passes, its earlier points put the release where the
-        # object was let go, not where its track happened to start. The longest join that
-        # passes: an ancestor that was something else (a speck the first piece of a toss was
-        # joined to) spoils the join, not the nearer ancestors' (without them a rubbish bag
-        # thrown up in the bench's rain was put at its apex, 0.5 s late and a floor high)
-        verdict: Verdict | str = "no parent"
-        if tr.parent is not None and len(tr.t) >= 4:
-            for depth in range(tr.ancestors(), 0, -1):
-                joined = tr.lineage(depth)
-                verdict = self.judge(joined)
-                if not isinstance(verdict, str):  # one object: the track carries the whole path
-                    tr.take(joined)
-                    tr.parent = None
-                    break
-        if isinstance(verdict, str):
+        # object was let go, not where its track happened to start
+        join = self.longest_join(tr) if len(tr.t) >= 4 else None
+        if join is not None:  # one object: the track carries the whole path
+            joined, verdict = join
+            tr.take(joined)
+            tr.parent = None
+        else:
             verdict = self.judge(tr)
         if isinstance(verdict, str):
             let_go = self._let_go(tr)
@@ -1211,6 +1211,23 @@ class ThrownDetector(Detector):
         tr.verdict = verdict
         tr.key = f"thrown-{tr.id}"
         return self._detection(tr, "new", verdict)
+
+    def longest_join(
+        self, tr: Track, accept: Callable[[Verdict], bool] = lambda v: True
+    ) -> tuple[Track, Verdict] | None:
+        """The track joined back through the most of its ancestors (Track.lineage) whose whole
+        path passes judge() and `accept`, with its verdict; None when no join does.
+
+        The longest join that passes: an ancestor that was something else (a speck the first
+        piece of a toss was joined to) spoils the join, not the nearer ancestors' (without them
+        a rubbish bag thrown up in the bench's rain was put at its apex, 0.5 s late and a floor
+        high)."""
+        for depth in range(tr.ancestors(), 0, -1):
+            joined = tr.lineage(depth)
+            verdict = self.judge(joined)
+            if not isinstance(verdict, str) and accept(verdict):
+                return joined, verdict
+        return None
 
     def _let_go(self, tr: Track) -> tuple[Track, Verdict] | None:
         """The end of a track that hung in place (LET_GO_HOLD_S or more, within LET_GO_M on the
@@ -1424,18 +1441,16 @@ class ThrownDetector(Detector):
         toward the camera shows in its path only over a second or more."""
         v = tr.verdict
         assert v is not None, "only confirmed tracks end with an event"
-        if tr.parent is not None:
-            # a join that failed while the track was young may pass on the whole path; taken
-            # when it shows the release itself, the thing seen rising from it (a can thrown up
-            # whose fall from the apex was confirmed alone, a floor high; the whole path's
-            # parabola, drag and all, is not trusted for a release it has to extrapolate to)
-            for depth in range(tr.ancestors(), 0, -1):
-                joined = tr.lineage(depth)
-                whole = self.judge(joined)
-                if not isinstance(whole, str) and whole.fit.v_first <= 0 and whole.release_t < v.release_t:
-                    tr.take(joined)
-                    tr.parent = None
-                    return replace(whole, plane_release=None)
+        # a join that failed while the track was young may pass on the whole path; taken
+        # when it shows the release itself, the thing seen rising from it (a can thrown up
+        # whose fall from the apex was confirmed alone, a floor high; the whole path's
+        # parabola, drag and all, is not trusted for a release it has to extrapolate to)
+        join = self.longest_join(tr, lambda w: w.fit.v_first <= 0 and w.release_t < v.release_t)
+        if join is not None:
+            joined, whole = join
+            tr.take(joined)
+            tr.parent = None
+            return replace(whole, plane_release=None)
         t, xy = np.array(tr.t), self._source_xy(tr)
         if v.kind == "tossed":  # its fall shows only in 3-D; the release stays as confirmed
             fit = self._free_fall_in_depth(t, xy)
