@@ -964,10 +964,10 @@ class ThrownDetector(Detector):
         ratio of two linear functions of the distance it has moved, which only ever moves one
         way: whatever its toss, a thrown thing's place along the facade never turns back. A
         bird does (flying left, then diving right: "0.49 g"), as do leaves and paper
-        fluttering, and headlights sweeping to and fro: each of those four raised a false alarm
-        in the bench's confuser ledger before this test. Centroids are smoothed over five points first: a thing passing a railing,
-        or merged for a frame with a neighbouring blob, is pulled off its path for a point or
-        two."""
+        fluttering, and headlights sweeping to and fro: each of those four raised a false
+        alarm in the bench's confuser ledger before this test. Centroids are smoothed over five
+        points first: a thing passing a railing, or merged for a frame with a neighbouring
+        blob, is pulled off its path for a point or two."""
         xy = self._source_xy(tr)
         x_m = self.facade.to_metres(xy, self.cfg.storey_m, self._width_m)[:, 0]
         x = _smoothed(x_m)
