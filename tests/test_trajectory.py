@@ -585,6 +585,14 @@ def falling_disc(radius: int, blur_px: float) -> list[np.ndarray]:
     return frames
 
 
+def softness_of_biggest(diff: np.ndarray, thresh: float) -> float:
+    """edge_softness of the biggest blob that `thresh` cuts from `diff`."""
+    stats, cents = components((diff > thresh).astype(np.uint8) * 255)
+    big = int(np.argmax(stats[:, 4]))
+    blob = Blob(*cents[big], float(stats[big, 4]), int(stats[big, 2]), int(stats[big, 3]))
+    return edge_softness(diff, thresh, blob, 0, 0)
+
+
 def test_an_insect_at_the_lens_is_told_by_its_blurred_edge() -> None:
     """A thing 10-20 m off is in focus: its difference drops to the noise within a pixel or two
     of its edge. An insect a hand's breadth from the lens is blurred over tens of pixels, and
@@ -600,10 +608,7 @@ def test_an_insect_at_the_lens_is_told_by_its_blurred_edge() -> None:
         if blur:
             disc = cv2.GaussianBlur(disc, (0, 0), blur) * 2
         diff = np.clip(noise[k] + disc, 0, 255).astype(np.uint8)
-        stats, cents = components((diff > thresh).astype(np.uint8) * 255)
-        big = int(np.argmax(stats[:, 4]))
-        blob = Blob(*cents[big], float(stats[big, 4]), int(stats[big, 2]), int(stats[big, 3]))
-        softness.append(edge_softness(diff, thresh, blob, 0, 0))
+        softness.append(softness_of_biggest(diff, thresh))
     assert softness[0] < 0.25 < ThrownExpert().max_edge_softness < 0.4 < softness[1], softness  # type: ignore[operator]
     # objects of up to 2.5 m allowed: a blob of up to 40 px is an object's
     cfg = ThrownConfig(expert=ThrownExpert(max_object_m=2.5))
@@ -628,10 +633,7 @@ def test_an_insect_at_the_lens_at_night_is_soft_though_the_threshold_is_low() ->
         if defocus is not None:
             disc = cv2.filter2D(disc, -1, defocus)
         diff = disc.astype(np.uint8)
-        stats, cents = components((diff > thresh).astype(np.uint8) * 255)
-        big = int(np.argmax(stats[:, 4]))
-        blob = Blob(*cents[big], float(stats[big, 4]), int(stats[big, 2]), int(stats[big, 3]))
-        softness.append(edge_softness(diff, thresh, blob, 0, 0))
+        softness.append(softness_of_biggest(diff, thresh))
     assert softness[0] < 0.1 and softness[1] > 0.5, softness
 
 
