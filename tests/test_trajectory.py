@@ -930,6 +930,53 @@ def test_a_drift_whose_fall_is_all_in_its_last_point_is_no_fall() -> None:
     assert isinstance(verdict, str) and "until its last" in verdict, verdict
 
 
+# a bird flying level at dusk (ledger confuser scene 40002, 369.0 s), unseen for twelve frames,
+# then flying level 29 px lower, as it was when it was confirmed: seconds and source px on that
+# scene's facade (BIRD_FACADE, 16.9 px a storey where it flew)
+BIRD_JOINED = np.array(
+    [
+        [369.00, 477.7, 125.2], [369.04, 474.5, 125.0], [369.08, 472.0, 125.5], [369.16, 466.5, 124.0],
+        [369.24, 456.3, 126.7], [369.32, 446.1, 127.0], [369.36, 442.5, 127.5], [369.40, 438.2, 128.4],
+        [369.44, 434.5, 128.5], [369.48, 431.5, 128.5], [369.52, 428.2, 128.8], [370.00, 376.5, 158.0],
+        [370.04, 375.0, 158.6], [370.08, 371.5, 159.0], [370.12, 363.8, 158.8],
+    ]
+)  # fmt: skip
+BIRD_FACADE = Facade([[442.1, 60.6], [837.9, 60.6], [1637.5, 600.6], [-357.5, 600.6]], (4, 22), ["01", "02", "03"])
+
+
+def test_a_flight_joined_to_another_lower_down_has_stopped_falling() -> None:
+    """One parabola through a level flight and the same flight 29 px lower, half a second
+    later, is a fall in the band (1.49 g): all of it in the gap. The points after the gap fall
+    at no speed where the parabola says they fall fast: a thrown thing never stops in mid-air."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, BIRD_FACADE, None))
+    track = Track(1)
+    for t, x, y in BIRD_JOINED:
+        track.add(float(t), Blob(float(x), float(y), 4.0, 2, 2))
+    h = BIRD_FACADE.to_metres(BIRD_JOINED[:, 1:], 3.0, 30.0)[:, 1]  # heights need no width
+    whole = fit_fall(BIRD_JOINED[:, 0], h)
+    assert whole is not None and 0.3 * G < whole.accel < 1.8 * G and whole.r2 > 0.94  # a fall, as a whole
+    verdict = det.judge(track)
+    assert isinstance(verdict, str) and "it stopped" in verdict, verdict
+
+
+def test_a_fall_whose_track_held_a_still_blob_is_judged_again_once_it_falls_on() -> None:
+    """A night butt's track, seen again after a gap, took a still blob for four frames in
+    mid-fall (bench night scene 1): judged then, it has stopped; judged once it falls on, it
+    is a throw."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, BIRD_FACADE, None))
+    frames = [k for k in range(3, 45) if not 30 <= k < 35]  # unseen for five frames
+    t = np.array(frames) / FPS
+    y = 100 + 0.5 * G * t**2 * 16.9 / 3.0  # dropped at 0 s, 16.9 px a storey
+    y[frames.index(35) : frames.index(39)] = y[frames.index(35)]  # the still blob
+    track = Track(1)
+    for k, f in enumerate(frames):
+        track.add(float(t[k]), Blob(640.0, float(y[k]), 6.0, 3, 3))
+        verdict = det.judge(track)
+        if f == 38:
+            assert isinstance(verdict, str) and "it stopped" in verdict, verdict
+    assert not isinstance(verdict, str), verdict
+
+
 def night_frames(n_frames: int, streak_px: int) -> list[np.ndarray]:
     """A grey wall with, in every frame, eight pairs of noise specks or eight rain streaks at
     new places, `streak_px` tall (a pair of specks 3 px apart closes into a 1 x 4 blob), and

@@ -110,6 +110,9 @@ SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
 STEP_PX = 2.0  # a fall's steps are judged over strides that fall this far in the image (_steps_down)
 STEP_JUMP_SHARE = 0.25  # ... unless one frame's step made this share of the fall
 RECENT_S = 0.2  # a fall's acceleration must show without its newest points (_hangs)
+# A fall's newest stretch must fall at no less than this share of what its parabola says,
+# give or take three standard errors (ThrownDetector._stopped)
+STOP_SHARE = 0.5
 # A track is not judged on a point that came this many frames after the one before it (four
 # missed) until the next comes: the gate has widened with every miss (_associate), and what it
 # caught may be a raindrop or another thing (a bird that glided level at night and faded, then
@@ -1018,7 +1021,7 @@ class ThrownDetector(Detector):
         if x_rms > 0.25 + 0.1 * fit.drop:
             return f"zig-zags {x_rms:.2f} m about a straight line"  # flutter or flapping
         if self.th.accel_lo <= fit.accel <= self.th.accel_hi and fit.accel > 3 * fit.accel_se:
-            return self._hangs(t, xy, h, fit) or verdict
+            return self._hangs(t, xy, h, fit) or self._stopped(t, h, tr.y, fit) or verdict
         speed = self.cfg.expert.terminal_speed_mps
         raining = self._rain > 2.0
         if (
@@ -1031,12 +1034,51 @@ class ThrownDetector(Detector):
             and abs(x_speed) <= TERMINAL_SIDEWAYS * fit.speed_mean
             and x_rms <= TERMINAL_FLUTTER_M + self.cfg.storey_m / self._storey_at(float(np.mean(tr.y)))
         ):
-            return Verdict(fit, release_t, release_h, float(x_m[0]), fallen, "terminal")
+            return self._stopped(t, h, tr.y, fit) or Verdict(
+                fit, release_t, release_h, float(x_m[0]), fallen, "terminal"
+            )
         return (
             f"acceleration {fit.accel / G:.2f} g (+-{fit.accel_se / G:.2f}) outside "
             f"{self.th.accel_lo / G:.2f}-{self.th.accel_hi / G:.2f} g, mean speed {fit.speed_mean:.1f} m/s"
             + (", raining" if raining else "")
         )
+
+    def _stopped(self, t: np.ndarray, h: np.ndarray, y: list[float], fit: FallFit) -> str | None:
+        """Why a fall on the facade plane is still no throw: its newest stretch has (nearly)
+        stopped, or is too short to tell yet; or None.
+
+        A thrown thing never stops in mid-air: drag only brings it to its terminal speed,
+        4.5 m/s or more for anything confirmed at terminal speed, and more for a fall that
+        still accelerates. The newest stretch is what came after the track's last gap of
+        LONE_GAP_FRAMES or more, where the association gate had widened and the track may have
+        joined something else: then only what it joined shows whether the fall goes on, and it
+        needs three points to. Without such a gap it is the last RECENT_S, three points at
+        least. That stretch must fall at STOP_SHARE or more of the speed the fitted parabola
+        gives it there, give or take three standard errors of its own scatter (half a pixel at
+        least). A bird flying level, unseen for half a second, then flying level 29 px lower
+        made "a fall at 1.49 g" with all of it in the gap; at its alarm its newest four points
+        fell at 1.3 m/s (+-1.0) where the parabola said 14.2."""
+        gaps = np.nonzero(np.diff(t) * self.camera.fps > LONE_GAP_FRAMES - 0.5)[0]
+        if len(gaps):
+            start = int(gaps[-1]) + 1
+            if len(t) - start < 3:
+                return f"{len(t) - start} points since it was unseen for a while: waiting for a third to see it fall on"
+        else:
+            start = min(int(np.searchsorted(t, t[-1] - RECENT_S - 1e-6)), len(t) - 3)
+        n = len(t) - start
+        ts, hs = t[start:], h[start:]
+        _, slope, rms = fit_line(ts, hs)
+        spread = ts - ts.mean()
+        floor_m = 0.5 * self.cfg.storey_m / self._storey_at(float(np.mean(y[start:])))
+        se = max(rms * math.sqrt(n / (n - 2)), floor_m) / math.sqrt(float(spread @ spread))
+        s1, s2 = ts[0] - t[0], ts[-1] - t[0]
+        expected = fit.v_first + fit.accel / 2 * (s1 + s2)  # the parabola's mean speed over the stretch
+        if -slope + 3 * se < STOP_SHARE * expected:
+            return (
+                f"its newest {s2 - s1:.2f} s fall at {-slope:.1f} m/s (+-{se:.1f}) where its parabola says "
+                f"{expected:.1f}: it stopped (a bird landing, or a flight joined to another lower down)"
+            )
+        return None
 
     def _tossed(self, tr: Track, trimmed: float | None = None) -> Verdict | None:
         """A throw judged in three dimensions where the plane turned it down: tossed out toward
