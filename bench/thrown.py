@@ -353,7 +353,7 @@ def confuser_spec(light: str, weather: str, seed: int, minutes: float, size: str
 
 
 def run_ledger_scene(job: tuple[str, SceneSpec, str, Path, bool]) -> dict:
-    """One confuser scene for the ledger: its name, weather, events and length, no video kept."""
+    """One confuser scene for the ledger: its name, weather, events and length (the video only with --keep-video)."""
     r = run_scene(job)
     (job[3] / f"{job[2]}.events.json").unlink()
     return {"name": r["name"], "weather": job[1].weather, "events": r["events"], "video_s": r["video_s"]}
@@ -370,7 +370,7 @@ def run_ledger(args: argparse.Namespace) -> None:
                     continue
                 spec = confuser_spec(light, weather, seed + i, args.confuser_minutes, args.size)
                 name = f"confusers-{light}-{weather}-{seed + i}"
-                yield name, ("confusers", spec, name, args.out, False)
+                yield name, ("confusers", spec, name, args.out, args.keep_video)
 
     ledger.extend(LEDGER, DETECTOR_FILES, named_jobs(), args.ledger, run_ledger_scene, args.jobs)
     print("\n".join(ledger_table()))
@@ -410,7 +410,10 @@ def main() -> None:
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--no-throughput", action="store_true")
     ap.add_argument(
-        "--keep-video", action="store_true", help="keep the rendered scenes in --out and reuse them on the next run"
+        "--keep-video",
+        action="store_true",
+        help="keep the rendered scenes (with --ledger too) in --out and reuse them on the next run: "
+        "a detector change can then be replayed on the same video without rendering it again",
     )
     ap.add_argument(
         "--ledger",
