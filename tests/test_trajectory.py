@@ -959,6 +959,37 @@ def test_a_flight_joined_to_another_lower_down_has_stopped_falling() -> None:
     assert isinstance(verdict, str) and "it stopped" in verdict, verdict
 
 
+# a shirt swinging on a railing, then (after a still stretch and five unseen frames) the edge of
+# a quilt swinging a storey below it: one track, bench confuser clip day 40036 at 102.56 s (t, x, y)
+LAUNDRY_JOINED = np.array(
+    [
+        [101.16, 599.4, 173.5], [101.20, 598.3, 173.7], [101.24, 599.2, 172.7], [101.28, 599.5, 172.9],
+        [101.32, 599.3, 173.0], [101.36, 600.2, 171.5], [101.40, 601.1, 171.5], [101.44, 606.6, 172.3],
+        [101.60, 600.3, 171.1], [101.64, 600.9, 171.2], [101.68, 605.0, 172.8], [101.72, 600.8, 172.4],
+        [101.76, 599.8, 172.1], [101.80, 599.2, 172.6], [101.84, 597.2, 174.0], [101.88, 600.5, 174.0],
+        [101.96, 595.5, 178.5], [102.08, 595.7, 178.7], [102.16, 594.8, 179.3], [102.36, 593.5, 196.0],
+        [102.44, 591.1, 208.8], [102.48, 590.0, 216.0], [102.52, 589.0, 218.0], [102.56, 591.5, 223.0],
+    ]
+)  # fmt: skip
+LAUNDRY_FACADE = Facade([[387.6, 141.6], [892.4, 141.6], [1315.7, 651.0], [-35.7, 651.0]], (7, 21), ["01", "02", "03"])
+
+
+def test_a_swing_joined_to_another_lower_down_stopped_in_mid_fall() -> None:
+    """One parabola through a shirt swinging in place and the edge of a quilt below it is a
+    fall in the band (1.74 g, its first half 0.74 g: the swing's hump looks tossed up). Between
+    the two the track held still for 0.2 s where the parabola says it fell at 9 m/s: not its
+    newest stretch, and still no thrown thing does that."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, LAUNDRY_FACADE, None))
+    track = Track(1)
+    for t, x, y in LAUNDRY_JOINED:
+        track.add(float(t), Blob(float(x), float(y), 30.0, 6, 5))
+    h = LAUNDRY_FACADE.to_metres(LAUNDRY_JOINED[:, 1:], 3.0, 30.0)[:, 1]
+    whole = fit_fall(LAUNDRY_JOINED[:, 0], h)
+    assert whole is not None and 1.5 * G < whole.accel < 1.8 * G and whole.r2 > 0.97  # a fall, as a whole
+    verdict = det.judge(track)
+    assert isinstance(verdict, str) and "from 0.80 s" in verdict and "it stopped" in verdict, verdict
+
+
 def test_a_fall_whose_track_held_a_still_blob_is_judged_again_once_it_falls_on() -> None:
     """A track seen again after a gap that takes a still blob for four frames in mid-fall (as
     a night butt's did, bench night scene 1) has stopped when judged then, and is a throw again
