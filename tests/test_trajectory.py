@@ -959,35 +959,38 @@ def test_a_flight_joined_to_another_lower_down_has_stopped_falling() -> None:
     assert isinstance(verdict, str) and "it stopped" in verdict, verdict
 
 
-# a shirt swinging on a railing, then (after a still stretch and five unseen frames) the edge of
-# a quilt swinging a storey below it: one track, bench confuser clip day 40036 at 102.56 s (t, x, y)
-LAUNDRY_JOINED = np.array(
+# the camera of bench confuser clip day 40036
+D40036_FACADE = Facade([[387.6, 141.6], [892.4, 141.6], [1315.7, 651.0], [-35.7, 651.0]], (7, 21), ["01", "02", "03"])
+
+# a leaf drifting left, then the blurred edge of an insect crossing the lens below it: one track,
+# bench confuser clip day 40036 at 515.24 s (t, x, y, area, edge softness; 0 is unmeasured)
+LEAF_THEN_INSECT = np.array(
     [
-        [101.16, 599.4, 173.5], [101.20, 598.3, 173.7], [101.24, 599.2, 172.7], [101.28, 599.5, 172.9],
-        [101.32, 599.3, 173.0], [101.36, 600.2, 171.5], [101.40, 601.1, 171.5], [101.44, 606.6, 172.3],
-        [101.60, 600.3, 171.1], [101.64, 600.9, 171.2], [101.68, 605.0, 172.8], [101.72, 600.8, 172.4],
-        [101.76, 599.8, 172.1], [101.80, 599.2, 172.6], [101.84, 597.2, 174.0], [101.88, 600.5, 174.0],
-        [101.96, 595.5, 178.5], [102.08, 595.7, 178.7], [102.16, 594.8, 179.3], [102.36, 593.5, 196.0],
-        [102.44, 591.1, 208.8], [102.48, 590.0, 216.0], [102.52, 589.0, 218.0], [102.56, 591.5, 223.0],
+        [514.12, 380.9, 220.8, 9.0, 0.12], [514.16, 377.5, 220.5, 4.0, 0.04], [514.20, 372.0, 221.5, 2.0, 0.08],
+        [514.24, 373.3, 221.3, 19.0, 0.07], [514.28, 369.1, 221.5, 11.0, 0.06], [514.36, 361.8, 223.8, 15.0, 0.14],
+        [514.40, 357.5, 224.0, 10.0, 0.09], [514.44, 354.2, 224.5, 4.0, 0.12], [514.48, 351.5, 225.5, 4.0, 0.04],
+        [514.56, 347.1, 226.1, 7.0, 0.12], [514.60, 346.5, 228.7, 126.0, 0.0], [514.64, 343.3, 232.2, 130.0, 0.0],
+        [514.68, 339.3, 235.6, 414.0, 0.0], [514.80, 336.5, 246.2, 6.0, 0.25], [514.84, 328.3, 249.4, 58.0, 0.0],
+        [514.92, 337.0, 249.2, 4.0, 0.41], [515.08, 315.0, 275.0, 4.0, 0.5], [515.24, 306.8, 284.4, 5.0, 0.71],
     ]
 )  # fmt: skip
-LAUNDRY_FACADE = Facade([[387.6, 141.6], [892.4, 141.6], [1315.7, 651.0], [-35.7, 651.0]], (7, 21), ["01", "02", "03"])
 
 
-def test_a_swing_joined_to_another_lower_down_stopped_in_mid_fall() -> None:
-    """One parabola through a shirt swinging in place and the edge of a quilt below it is a
-    fall in the band (1.74 g, its first half 0.74 g: the swing's hump looks tossed up). Between
-    the two the track held still for 0.2 s where the parabola says it fell at 9 m/s: not its
-    newest stretch, and still no thrown thing does that."""
-    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, LAUNDRY_FACADE, None))
-    track = Track(1)
-    for t, x, y in LAUNDRY_JOINED:
-        track.add(float(t), Blob(float(x), float(y), 30.0, 6, 5))
-    h = LAUNDRY_FACADE.to_metres(LAUNDRY_JOINED[:, 1:], 3.0, 30.0)[:, 1]
-    whole = fit_fall(LAUNDRY_JOINED[:, 0], h)
-    assert whole is not None and 1.5 * G < whole.accel < 1.8 * G and whole.r2 > 0.97  # a fall, as a whole
-    verdict = det.judge(track)
-    assert isinstance(verdict, str) and "from 0.80 s" in verdict and "it stopped" in verdict, verdict
+def test_a_track_that_ran_into_an_insect_at_the_lens_is_out_of_focus() -> None:
+    """The whole track's blobs are sharp (median softness 0.09) and it falls as a throw does
+    (1.43 g); its newest points, the insect's blurred edge, are soft: judged on those, it is
+    at the lens. The same track with sharp newest points is a throw."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, D40036_FACADE, None))
+
+    def track(soft: np.ndarray) -> Track:
+        tr = Track(1)
+        for (t, x, y, area, _), s in zip(LEAF_THEN_INSECT, soft, strict=True):
+            tr.add(float(t), Blob(float(x), float(y), float(area), 3, 3, float(s)))
+        return tr
+
+    verdict = det.judge(track(LEAF_THEN_INSECT[:, 4]))
+    assert isinstance(verdict, str) and "of its newest points 0.50" in verdict, verdict
+    assert not isinstance(det.judge(track(np.full(len(LEAF_THEN_INSECT), 0.1))), str)
 
 
 def test_a_fall_whose_track_held_a_still_blob_is_judged_again_once_it_falls_on() -> None:

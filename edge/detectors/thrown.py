@@ -110,7 +110,7 @@ SHAKE_QUIET_S = 3.0  # steadying stops after the camera has held still this long
 STEP_PX = 2.0  # a fall's steps are judged over strides that fall this far in the image (_steps_down)
 STEP_JUMP_SHARE = 0.25  # ... unless one frame's step made this share of the fall
 RECENT_S = 0.2  # a fall's acceleration must show without its newest points (_hangs)
-# Every stretch of a fall must fall at no less than this share of what its parabola says there,
+# A fall's newest stretch must fall at no less than this share of what its parabola says,
 # give or take three standard errors (ThrownDetector._stopped)
 STOP_SHARE = 0.5
 # A track is not judged on a point that came this many frames after the one before it (four
@@ -175,7 +175,8 @@ class ThrownExpert(BaseModel):
     max_edge_softness: float | None = Field(
         0.3,
         gt=0,
-        description="A track whose blobs' edges fade softer than this is out of focus, so at the lens (an insect, a web): "
+        description="A track whose blobs' edges (the median over the track, or over its newest 0.2 s) fade softer than "
+        "this is out of focus, so at the lens (an insect, a web): "
         "the difference 2-4 px outside where a blob falls to half its peak, as a share of that level; 0.01-0.17 for "
         "thrown things on the bench. Raise it for a soft lens or a dirty dome; null turns the test off.",
     )
@@ -944,9 +945,9 @@ class ThrownDetector(Detector):
         n = len(tr.t)
         if n < self.th.min_points:
             return f"{n} points, need {self.th.min_points}"
-        soft, most = statistics.median(tr.soft), self.cfg.expert.max_edge_softness
-        if most is not None and soft > most:
-            return f"out of focus (edge softness {soft:.2f} > {most}): at the lens, an insect or a web"
+        soft = self._softness(tr)
+        if soft is not None:
+            return soft
         verdict = self._on_plane(tr)
         if isinstance(verdict, str):
             verdict = self._tossed(tr) or verdict
@@ -956,6 +957,24 @@ class ThrownDetector(Detector):
             gap = (tr.t[-1] - tr.t[-2]) * self.camera.fps
             return f"its newest point came {gap:.0f} frames after the one before: waiting for the next"
         return self._turns_back(tr) or verdict
+
+    def _softness(self, tr: Track) -> str | None:
+        """Why a track is out of focus, so at the lens (an insect, a web), or None: the median
+        edge softness (edge_softness) of its blobs, or of its newest RECENT_S (three points at
+        least), above the limit. A track can run into an insect: a leaf drifting left, then
+        the blurred edge of an insect crossing the lens below it, made "a fall at 1.43 g"
+        whose newest points were soft (0.41-0.71) while the whole track's median was 0.09."""
+        most = self.cfg.expert.max_edge_softness
+        if most is None:
+            return None
+        newest = min(int(np.searchsorted(tr.t, tr.t[-1] - RECENT_S - 1e-6)), len(tr.t) - 3)
+        for soft, part in (
+            (statistics.median(tr.soft), ""),
+            (statistics.median(tr.soft[newest:]), " of its newest points"),
+        ):
+            if soft > most:
+                return f"out of focus (edge softness{part} {soft:.2f} > {most}): at the lens, an insect or a web"
+        return None
 
     def _after_gaps(self, t: np.ndarray) -> np.ndarray:
         """Where a track's stretches begin: its first point and each that came LONE_GAP_FRAMES
@@ -1049,48 +1068,39 @@ class ThrownDetector(Detector):
         )
 
     def _stopped(self, t: np.ndarray, h: np.ndarray, y: list[float], fit: FallFit) -> str | None:
-        """Why a fall on the facade plane is still no throw: a stretch of it where its parabola
-        falls has (nearly) stopped, or its newest stretch is too short to tell yet; or None.
+        """Why a fall on the facade plane is still no throw: its newest stretch has (nearly)
+        stopped, or is too short to tell yet; or None.
 
         A thrown thing never stops in mid-air: drag only brings it to its terminal speed,
         4.5 m/s or more for anything confirmed at terminal speed, and more for a fall that
-        still accelerates. Every stretch of RECENT_S (three points at least) is held to that,
-        newest first, as long as the parabola says the thing was falling there. A stretch does
-        not reach back across a gap of LONE_GAP_FRAMES or more, where the association gate had
-        widened and the track may have joined something else: only what it joined shows
-        whether the fall goes on, and it needs three points to; once the track has gone on,
-        its first RECENT_S after the gap is not judged (the gate may have caught a still blob
-        for a few frames before it found the thing again below). A stretch must fall at
-        STOP_SHARE or more of the speed the fitted parabola gives it there, give or take three
-        standard errors of its own scatter (half a pixel at least). A bird flying level,
-        unseen for half a second, then flying level 29 px lower made "a fall at 1.49 g" with
-        all of it in the gap; at its alarm its newest four points fell at 1.3 m/s (+-1.0)
-        where the parabola said 14.2. A shirt swinging on a railing, whose track ran on into
-        the edge of a quilt swinging below it, made "a fall at 1.74 g"; between the two it
-        held still at 0.5 m/s for 0.2 s where the parabola said 9."""
-        after_gap = self._after_gaps(t)
-        if len(t) - after_gap[-1] < 3:
-            return f"{len(t) - after_gap[-1]} points since it was unseen for a while: waiting for a third to see it fall on"
-        for end in range(len(t), 2, -1):
-            first = after_gap[np.searchsorted(after_gap, end - 1, side="right") - 1]
-            start = min(int(np.searchsorted(t, t[end - 1] - RECENT_S - 1e-6)), end - 3)
-            if start < first or (first > 0 and end < len(t) and t[start] < t[first] + RECENT_S):
-                continue  # fewer than three points since a gap, or what the widened gate caught first
-            ts, hs = t[start:end], h[start:end]
-            s1, s2 = ts[0] - t[0], ts[-1] - t[0]
-            expected = fit.v_first + fit.accel / 2 * (s1 + s2)  # the parabola's mean speed over the stretch
-            if expected <= 0:
-                break  # up to the parabola's apex: an upward toss still rising
-            n = end - start
-            _, slope, rms = fit_line(ts, hs)
-            spread = ts - ts.mean()
-            floor_m = 0.5 * self.cfg.storey_m / self._storey_at(float(np.mean(y[start:end])))
-            se = max(rms * math.sqrt(n / (n - 2)), floor_m) / math.sqrt(float(spread @ spread))
-            if -slope + 3 * se < STOP_SHARE * expected:
-                return (
-                    f"its {s2 - s1:.2f} s from {s1:.2f} s fall at {-slope:.1f} m/s (+-{se:.1f}) where its parabola "
-                    f"says {expected:.1f}: it stopped (a bird landing, or a flight joined to another lower down)"
-                )
+        still accelerates. The newest stretch is what came after the track's last gap of
+        LONE_GAP_FRAMES or more, where the association gate had widened and the track may have
+        joined something else: then only what it joined shows whether the fall goes on, and it
+        needs three points to. Without such a gap it is the last RECENT_S, three points at
+        least. That stretch must fall at STOP_SHARE or more of the speed the fitted parabola
+        gives it there, give or take three standard errors of its own scatter (half a pixel at
+        least). A bird flying level, unseen for half a second, then flying level 29 px lower
+        made "a fall at 1.49 g" with all of it in the gap; at its alarm its newest four points
+        fell at 1.3 m/s (+-1.0) where the parabola said 14.2."""
+        start = int(self._after_gaps(t)[-1])
+        if start > 0:
+            if len(t) - start < 3:
+                return f"{len(t) - start} points since it was unseen for a while: waiting for a third to see it fall on"
+        else:
+            start = min(int(np.searchsorted(t, t[-1] - RECENT_S - 1e-6)), len(t) - 3)
+        n = len(t) - start
+        ts, hs = t[start:], h[start:]
+        _, slope, rms = fit_line(ts, hs)
+        spread = ts - ts.mean()
+        floor_m = 0.5 * self.cfg.storey_m / self._storey_at(float(np.mean(y[start:])))
+        se = max(rms * math.sqrt(n / (n - 2)), floor_m) / math.sqrt(float(spread @ spread))
+        s1, s2 = ts[0] - t[0], ts[-1] - t[0]
+        expected = fit.v_first + fit.accel / 2 * (s1 + s2)  # the parabola's mean speed over the stretch
+        if -slope + 3 * se < STOP_SHARE * expected:
+            return (
+                f"its newest {s2 - s1:.2f} s fall at {-slope:.1f} m/s (+-{se:.1f}) where its parabola says "
+                f"{expected:.1f}: it stopped (a bird landing, or a flight joined to another lower down)"
+            )
         return None
 
     def _tossed(self, tr: Track, trimmed: float | None = None) -> Verdict | None:
