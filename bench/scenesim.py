@@ -599,15 +599,29 @@ def default_bitrate(spec: SceneSpec) -> int:
     return int(2.5e6 * spec.width * spec.height / 1e6 * spec.fps / 25)
 
 
-def render(
-    spec: SceneSpec, out_dir: Path, name: str = "scene", overlays: Sequence[Callable[[np.ndarray, float], None]] = ()
-) -> dict:
-    """Write `{name}.mp4`, `{name}.yaml` and `{name}.truth.json`; return the truth.
+@dataclass
+class Scene:
+    """Everything a spec draws from its seed before the first frame: the camera, the building,
+    what moves and the weather, noise and shake laid over it."""
 
-    `overlays` draw onto each frame (BGR, media time) after the scene's own movers and before
-    weather, shake and sensor noise: bench.smokesim lays smoke on with them."""
+    cam: Camera
+    facade: Facade
+    background: np.ndarray
+    calib: dict
+    throws: list[Throw]
+    movers: list[Mover]
+    confuser_truth: list[dict]
+    grain: list[tuple[np.ndarray, np.ndarray]]  # sensor noise as (add, subtract) uint8 pairs: saturating adds are cheap
+    weather: Callable[[np.ndarray, float], None] | None
+    events: list[tuple[float, float, bool]]  # exposure jumps
+    toggles: list[tuple[np.ndarray, float, float]]  # windows lit: outline, on, off
+    shake: np.ndarray | None  # the wandering part of the shake, per frame
+
+
+def build(spec: SceneSpec) -> Scene:
+    """The scene of a spec, drawn from its seed in the order render has always drawn it (the
+    bench's video depends on that order)."""
     spec.validate()
-    out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(spec.seed)
     cam = Camera(spec)
     facade = Facade(spec, rng)
@@ -616,15 +630,29 @@ def render(
     throws = plan_throws(spec, cam, facade, calib, rng)
     movers, confuser_truth = make_confusers(spec, cam, facade, rng)
     noise_sd = spec.noise * LIGHT[spec.light][3]
-    grain = []  # sensor noise as (add, subtract) uint8 pairs: saturating adds are cheap
+    grain = []
     for _ in range(6):
         g = np.repeat(rng.normal(0, noise_sd, (spec.height, spec.width, 1)), 3, axis=2)
         grain.append((np.clip(g, 0, 255).astype(np.uint8), np.clip(-g, 0, 255).astype(np.uint8)))
-    exposure = 1 / 50 if spec.light == "day" else 1 / 25
     weather = precipitation(spec, cam, rng) if spec.weather != "clear" else None
     events = exposure_events(spec, rng) if "exposure" in spec.confusers else []
     toggles = window_toggles(spec, cam, facade, rng) if "window_lights" in spec.confusers else []
     shake = rng.normal(0, 1, (int(spec.seconds * spec.fps) + 1, 2)).cumsum(0) if spec.shake_px else None
+    return Scene(cam, facade, background, calib, throws, movers, confuser_truth, grain, weather, events, toggles, shake)
+
+
+def render(
+    spec: SceneSpec, out_dir: Path, name: str = "scene", overlays: Sequence[Callable[[np.ndarray, float], None]] = ()
+) -> dict:
+    """Write `{name}.mp4`, `{name}.yaml` and `{name}.truth.json`; return the truth.
+
+    `overlays` draw onto each frame (BGR, media time) after the scene's own movers and before
+    weather, shake and sensor noise: bench.smokesim lays smoke on with them."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scene = build(spec)
+    cam, background, throws, movers = scene.cam, scene.background, scene.throws, scene.movers
+    grain, weather, events, toggles, shake = scene.grain, scene.weather, scene.events, scene.toggles, scene.shake
+    exposure = 1 / 50 if spec.light == "day" else 1 / 25
     path = out_dir / f"{name}.mp4"
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=spec.fps)
@@ -663,7 +691,7 @@ def render(
         out.mux(stream.encode(None))
     truth = {
         "spec": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(spec).items()},
-        "facade": calib,
+        "facade": scene.calib,
         "storey_px_top": round(
             float(
                 cam.project(np.array([0, (spec.floors - 1) * STOREY_M, 0]))[1]
@@ -672,7 +700,7 @@ def render(
             1,
         ),
         "throws": [th.truth for th in throws],
-        "confusers": confuser_truth,
+        "confusers": scene.confuser_truth,
     }
     (out_dir / f"{name}.truth.json").write_text(json.dumps(truth, indent=1))
     site = {
@@ -683,7 +711,7 @@ def render(
                 "name": name,
                 "source": path.name,
                 "building": "7",
-                "facade": calib,
+                "facade": scene.calib,
                 "detectors": {"thrown": {}},
             }
         ],

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+import numpy as np
 import pytest
 
+from bench.scenesim import SceneSpec, build
 from bench.thrown import fallen_in_view_t, summarise
+from bench.thrown_false_alarms import NEAR_PX, drawers, nearest, spec_from_truth
 
 
 def throw(i: int, release_t: float, fallen2: float | None, last_seen: float) -> dict:
@@ -54,3 +62,28 @@ def test_latency_counts_from_two_storeys_of_fall_in_view() -> None:
     row = summarise([{"condition": "night", "truth": truth, "events": [event]}])["night"]
     assert row["latency"][1] == pytest.approx(2.5 - 49 / fps)
     assert row["latency_p95_any"] == pytest.approx(2.5 - 1.2)
+
+
+def test_a_false_alarm_point_is_put_down_to_the_thing_drawn_there(tmp_path: Path) -> None:
+    """bench/thrown_false_alarms.py names, for a point of an event's trajectory, the simulated
+    things drawn near it: built again from the clip's spec (read back from its truth file),
+    a shirt swinging at a railing is named where it is drawn, and nothing far from everything."""
+    spec = SceneSpec(seed=7, width=320, height=240, seconds=4, throws=0, confusers=("laundry",))
+    truth = tmp_path / "clip.truth.json"
+    truth.write_text(json.dumps({"spec": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(spec).items()}}))
+    assert spec_from_truth(truth) == spec
+    img = np.zeros((spec.height, spec.width, 3), np.uint8)
+    build(spec).movers[0].draw(img, 2.0)
+    ys, xs = np.nonzero(img.max(axis=2))
+    x, y = float(xs.mean()), float(ys.mean())  # inside the first laundry's outline
+    d, name = nearest(drawers(spec), spec, 2.0, x, y)[0]
+    assert name == "laundry #1" and d < 1.0
+    drawn = np.zeros((spec.height, spec.width), np.uint8)
+    for _, draw in drawers(spec):
+        img[:] = 0
+        draw(img, 2.0)
+        drawn |= img.max(axis=2) > 0
+    away = cv2.distanceTransform((drawn == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    fy, fx = np.unravel_index(int(np.argmax(away)), away.shape)
+    assert away[fy, fx] > NEAR_PX  # this scene leaves room for a point far from everything
+    assert nearest(drawers(spec), spec, 2.0, float(fx), float(fy)) == []
