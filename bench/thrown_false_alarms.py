@@ -2,13 +2,13 @@
 
 Run: `python bench/thrown_false_alarms.py confusers-day-clear-40036` (a clip of the confuser
 ledger, bench/ledgers/thrown_confusers.jsonl). The ledger keeps every false alarm's trajectory
-(up to 64 points); the clip's scene is built again from its seed (bench.scenesim.build: no
-video is rendered or analysed, so this takes seconds), every thing that moves in it is drawn
-alone at each instant of the trajectory, and the nearest to each point is named with how far
-its drawn pixels lay from it. A track that ran from one thing into another (a shirt swinging
-at a railing into a quilt below it, a leaf into an insect at the lens) shows as a change of
-name down the listing; a point that nothing drawn lies near is the compression's or the
-noise's.
+(up to 64 points) under every detector that ran the clip; the clip's scene is built again from
+its seed (bench.scenesim.build: no video is rendered or analysed, so this takes seconds), every
+thing that moves in it is drawn alone at each instant of the trajectory, and the nearest to each
+point is named with how far its drawn pixels lay from it (a cloud, drawn over much of the sky,
+is near everything there). A track that ran from one thing into another (a shirt swinging at a
+railing into a quilt below it, a leaf into an insect at the lens) shows as a change of name
+down the listing; a point that nothing drawn lies near is the compression's or the noise's.
 
 For a clip of `make bench-thrown`, or any rendered one, give its truth and events files:
 `--truth out/confusers-dusk-clear.truth.json --events out/confusers-dusk-clear.events.json`.
@@ -34,9 +34,10 @@ from bench.thrown import LEDGER, confuser_spec  # noqa: E402
 NEAR_PX = 40  # a thing drawn farther than this from a point is not named for it
 
 
-def ledger_clip(name: str, minutes: float, size: str) -> tuple[SceneSpec, list[dict], str]:
-    """The spec of a ledger clip (from its name, as bench/thrown.py --ledger made it) and the
-    events of its newest record, with that record's commit."""
+def ledger_clip(name: str, minutes: float, size: str) -> tuple[SceneSpec, list[dict], dict[float, list[str]]]:
+    """The spec of a ledger clip (from its name, as bench/thrown.py --ledger made it), every
+    distinct event any of its records holds (the newest record's copy), and the commits whose
+    records raised each, by alarm time."""
     m = re.fullmatch(r"confusers-(day|dusk|night)-(clear|rain)-(\d+)", name)
     if m is None:
         raise SystemExit(f"{name}: not a ledger clip name (confusers-<light>-<weather>-<seed>)")
@@ -44,8 +45,15 @@ def ledger_clip(name: str, minutes: float, size: str) -> tuple[SceneSpec, list[d
     mine = [r for r in records if r["name"] == name]
     if not mine:
         raise SystemExit(f"{name}: no record in {LEDGER}")
+    events: dict[float, dict] = {}
+    commits: dict[float, list[str]] = {}
+    for r in mine:
+        for e in r["events"]:
+            key = round(e["alarm_s"], 2)
+            events[key] = e
+            commits.setdefault(key, []).append(r["commit"])
     light, weather, seed = m.group(1), m.group(2), int(m.group(3))
-    return confuser_spec(light, weather, seed, minutes, size), mine[-1]["events"], mine[-1]["commit"]
+    return confuser_spec(light, weather, seed, minutes, size), [events[k] for k in sorted(events)], commits
 
 
 def spec_from_truth(path: Path) -> SceneSpec:
@@ -104,16 +112,19 @@ def main() -> None:
         if args.events is None:
             ap.error("--truth needs --events")
         spec, events, where = spec_from_truth(args.truth), json.loads(args.events.read_text()), str(args.events)
+        commits: dict[float, list[str]] = {}
     elif args.clip:
-        spec, events, commit = ledger_clip(args.clip, args.minutes, args.size)
-        where = f"the ledger's newest record of {args.clip}, at `{commit}`"
+        spec, events, commits = ledger_clip(args.clip, args.minutes, args.size)
+        where = f"the ledger's records of {args.clip} (any detector)"
     else:
         ap.error("give a ledger clip name, or --truth and --events")
     events = [e for e in events if e.get("type", "thrown_object") == "thrown_object"]
     print(f"{len(events)} thrown-object event(s) in {where}")
     things = drawers(spec)
     for e in events:
-        print(f"\nevent: release {e['start_s']:.2f} s, alarm {e['alarm_s']:.2f} s, {len(e['trajectory'])} points")
+        raised = commits.get(round(e["alarm_s"], 2))
+        by = f", raised at {', '.join(f'`{c}`' for c in dict.fromkeys(raised))}" if raised else ""
+        print(f"\nevent: release {e['start_s']:.2f} s, alarm {e['alarm_s']:.2f} s, {len(e['trajectory'])} points{by}")
         for t, x, y in e["trajectory"]:
             near = nearest(things, spec, t, x, y)
             named = ", ".join(f"{name} ({d:.0f} px)" for d, name in near[:3]) or "nothing drawn near"

@@ -930,10 +930,11 @@ def test_a_drift_whose_fall_is_all_in_its_last_point_is_no_fall() -> None:
     assert isinstance(verdict, str) and "until its last" in verdict, verdict
 
 
-# a bird flying level at dusk (ledger confuser scene 40002, 369.0 s), unseen for twelve frames,
-# then flying level 29 px lower, as it was when it was confirmed: seconds and source px on that
-# scene's facade (BIRD_FACADE, 16.9 px a storey where it flew)
-BIRD_JOINED = np.array(
+# a leaf drifting left at dusk (ledger confuser scene 40002, 369.0 s), unseen for twelve frames,
+# then a shirt swinging on a rail 29 px lower (named by bench/thrown_false_alarms.py), as the track
+# was when it was confirmed: seconds and source px on that scene's facade (D40002_FACADE, 16.9 px a
+# storey there)
+LEAF_THEN_SHIRT = np.array(
     [
         [369.00, 477.7, 125.2], [369.04, 474.5, 125.0], [369.08, 472.0, 125.5], [369.16, 466.5, 124.0],
         [369.24, 456.3, 126.7], [369.32, 446.1, 127.0], [369.36, 442.5, 127.5], [369.40, 438.2, 128.4],
@@ -941,19 +942,20 @@ BIRD_JOINED = np.array(
         [370.04, 375.0, 158.6], [370.08, 371.5, 159.0], [370.12, 363.8, 158.8],
     ]
 )  # fmt: skip
-BIRD_FACADE = Facade([[442.1, 60.6], [837.9, 60.6], [1637.5, 600.6], [-357.5, 600.6]], (4, 22), ["01", "02", "03"])
+D40002_FACADE = Facade([[442.1, 60.6], [837.9, 60.6], [1637.5, 600.6], [-357.5, 600.6]], (4, 22), ["01", "02", "03"])
 
 
-def test_a_flight_joined_to_another_lower_down_has_stopped_falling() -> None:
-    """One parabola through a level flight and the same flight 29 px lower, half a second
-    later, is a fall in the band (1.49 g): all of it in the gap. The points after the gap fall
-    at no speed where the parabola says they fall fast: a thrown thing never stops in mid-air."""
-    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, BIRD_FACADE, None))
+def test_a_drift_joined_to_something_lower_down_has_stopped_falling() -> None:
+    """One parabola through a leaf drifting left and a shirt swinging 29 px lower, half a
+    second later, is a fall in the band (1.49 g): all of it in the gap. The points after the
+    gap fall at no speed where the parabola says they fall fast: a thrown thing never stops
+    in mid-air."""
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, D40002_FACADE, None))
     track = Track(1)
-    for t, x, y in BIRD_JOINED:
+    for t, x, y in LEAF_THEN_SHIRT:
         track.add(float(t), Blob(float(x), float(y), 4.0, 2, 2))
-    h = BIRD_FACADE.to_metres(BIRD_JOINED[:, 1:], 3.0, 30.0)[:, 1]  # heights need no width
-    whole = fit_fall(BIRD_JOINED[:, 0], h)
+    h = D40002_FACADE.to_metres(LEAF_THEN_SHIRT[:, 1:], 3.0, 30.0)[:, 1]  # heights need no width
+    whole = fit_fall(LEAF_THEN_SHIRT[:, 0], h)
     assert whole is not None and 0.3 * G < whole.accel < 1.8 * G and whole.r2 > 0.94  # a fall, as a whole
     verdict = det.judge(track)
     assert isinstance(verdict, str) and "it stopped" in verdict, verdict
@@ -999,7 +1001,7 @@ def test_a_fall_whose_track_held_a_still_blob_is_judged_again_once_it_falls_on()
     once the thing falls on: the test holds a fall back, it does not drop it. (That butt's own
     joined path had by then wandered off one parabola, drag-held, and it was confirmed on a
     later track, a storey high: docs/THROWN.md, Limits.)"""
-    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, BIRD_FACADE, None))
+    det = ThrownDetector(ThrownConfig(), CameraContext("cam", 1280, 720, FPS, D40002_FACADE, None))
     frames = [k for k in range(3, 45) if not 30 <= k < 35]  # unseen for five frames
     t = np.array(frames) / FPS
     y = 100 + 0.5 * G * t**2 * 16.9 / 3.0  # dropped at 0 s, 16.9 px a storey

@@ -989,10 +989,12 @@ class ThrownDetector(Detector):
         horizontal speeds, along the facade and out from it, in step: its path runs along one
         line in plan. Seen from the camera, a point on that line meets the facade plane at a
         ratio of two linear functions of the distance it has moved, which only ever moves one
-        way: whatever its toss, a thrown thing's place along the facade never turns back. A
-        bird does (flying left, then diving right: "0.49 g"), as do leaves and paper
-        fluttering, and headlights sweeping to and fro: each of those four raised a false
-        alarm in the bench's confuser ledger before this test. Centroids are smoothed over five
+        way: whatever its toss, a thrown thing's place along the facade never turns back.
+        Paper and leaves swaying as they drift down do (a sheet of paper at night swinging
+        left, then right: "0.49 g"), as do birds wheeling: three of the bench confuser
+        ledger's false alarms before this test turned back so (a sheet of paper, a leaf, and a
+        leaf whose track ran into a sheet of paper; named from the simulated scene by
+        bench/thrown_false_alarms.py). Centroids are smoothed over five
         points first: a thing passing a railing, or merged for a frame with a neighbouring
         blob, is pulled off its path for a point or two."""
         xy = self._source_xy(tr)
@@ -1079,9 +1081,9 @@ class ThrownDetector(Detector):
         needs three points to. Without such a gap it is the last RECENT_S, three points at
         least. That stretch must fall at STOP_SHARE or more of the speed the fitted parabola
         gives it there, give or take three standard errors of its own scatter (half a pixel at
-        least). A bird flying level, unseen for half a second, then flying level 29 px lower
-        made "a fall at 1.49 g" with all of it in the gap; at its alarm its newest four points
-        fell at 1.3 m/s (+-1.0) where the parabola said 14.2."""
+        least). A leaf drifting left, unseen for half a second, then a shirt swinging on a rail
+        29 px lower made "a fall at 1.49 g" with all of it in the gap; at its alarm its newest
+        four points fell at 1.3 m/s (+-1.0) where the parabola said 14.2."""
         start = int(self._after_gaps(t)[-1])
         if start > 0:
             if len(t) - start < 3:
@@ -1099,7 +1101,7 @@ class ThrownDetector(Detector):
         if -slope + 3 * se < STOP_SHARE * expected:
             return (
                 f"its newest {s2 - s1:.2f} s fall at {-slope:.1f} m/s (+-{se:.1f}) where its parabola says "
-                f"{expected:.1f}: it stopped (a bird landing, or a flight joined to another lower down)"
+                f"{expected:.1f}: it stopped (a bird landing, or a track joined to something else lower down)"
             )
         return None
 
