@@ -29,21 +29,24 @@ def fingerprint(files: Iterable[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def load(path: Path, print_: str) -> list[dict]:
-    """The ledger's records made with fingerprint `print_`, one per clip name (the last wins)."""
+def records(path: Path) -> list[dict]:
+    """Every record of the ledger, oldest first, whatever detector made it."""
     if not path.exists():
         return []
-    records = {}
+    out = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
+            out.append(json.loads(line))
         except json.JSONDecodeError as exc:
             raise SystemExit(f"{path}:{n}: not a JSON line ({exc.msg}); fix or delete that line") from exc
-        if rec.get("fingerprint") == print_:
-            records[rec["name"]] = rec
-    return list(records.values())
+    return out
+
+
+def load(path: Path, print_: str) -> list[dict]:
+    """The ledger's records made with fingerprint `print_`, one per clip name (the last wins)."""
+    return list({rec["name"]: rec for rec in records(path) if rec.get("fingerprint") == print_}.values())
 
 
 def append(path: Path, record: dict) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import ledger  # noqa: E402
 from bench.scenesim import Mover, SceneSpec, build  # noqa: E402
 from bench.thrown import LEDGER, confuser_spec  # noqa: E402
 
@@ -41,8 +42,7 @@ def ledger_clip(name: str, minutes: float, size: str) -> tuple[SceneSpec, list[d
     m = re.fullmatch(r"confusers-(day|dusk|night)-(clear|rain)-(\d+)", name)
     if m is None:
         raise SystemExit(f"{name}: not a ledger clip name (confusers-<light>-<weather>-<seed>)")
-    records = [json.loads(line) for line in LEDGER.read_text().splitlines() if line.strip()]
-    mine = [r for r in records if r["name"] == name]
+    mine = [r for r in ledger.records(LEDGER) if r["name"] == name]
     if not mine:
         raise SystemExit(f"{name}: no record in {LEDGER}")
     events: dict[float, dict] = {}

@@ -76,14 +76,15 @@ def test_a_false_alarm_point_is_put_down_to_the_thing_drawn_there(tmp_path: Path
     build(spec).movers[0].draw(img, 2.0)
     ys, xs = np.nonzero(img.max(axis=2))
     x, y = float(xs.mean()), float(ys.mean())  # inside the first laundry's outline
-    d, name = nearest(drawers(spec), spec, 2.0, x, y)[0]
+    things = drawers(spec)
+    d, name = nearest(things, spec, 2.0, x, y)[0]
     assert name == "laundry #1" and d < 1.0
     drawn = np.zeros((spec.height, spec.width), np.uint8)
-    for _, draw in drawers(spec):
+    for _, draw in things:
         img[:] = 0
         draw(img, 2.0)
         drawn |= img.max(axis=2) > 0
     away = cv2.distanceTransform((drawn == 0).astype(np.uint8), cv2.DIST_L2, 5)
     fy, fx = np.unravel_index(int(np.argmax(away)), away.shape)
     assert away[fy, fx] > NEAR_PX  # this scene leaves room for a point far from everything
-    assert nearest(drawers(spec), spec, 2.0, float(fx), float(fy)) == []
+    assert nearest(things, spec, 2.0, float(fx), float(fy)) == []
